@@ -1,0 +1,32 @@
+# bert: BERT-family encoders inside PostgreSQL (PGXS)
+
+PG_CONFIG ?= pg_config
+
+EXTENSION = bert
+MODULE_big = bert
+OBJS = \
+	src/bert.o \
+	src/blas.o \
+	src/config.o \
+	src/encoder.o \
+	src/guc.o \
+	src/heads.o \
+	src/json.o \
+	src/model.o \
+	src/model_cache.o \
+	src/safetensors.o \
+	src/tokenizer.o
+
+DATA = bert--1.0.sql
+REGRESS = setup tokenizer embed sentiment settings errors
+REGRESS_OPTS = --load-extension=bert
+
+PG_CFLAGS = -O3 -Wall -Wextra
+# server headers as system headers: -Wextra then reports our code only
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
+# OpenBLAS is opened with dlopen() at first use (see src/blas.c): no -lopenblas
+SHLIB_LINK = -lutf8proc -ldl -lm
+
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

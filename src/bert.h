@@ -1,0 +1,242 @@
+/*
+ * bert.h
+ *		Shared types of the bert extension: model configuration, weights,
+ *		activations and the loaded model.
+ *
+ * A loaded model (BertModel) owns one memory context.  Everything it points
+ * to lives there, except F32 weights, which point straight into the
+ * read-only mapping of model.safetensors (unmapped by a reset callback when
+ * the context goes).  Shapes are given in comments as (rows, cols) of a
+ * row-major float matrix; Hugging Face stores nn.Linear weights as
+ * (out_features, in_features).
+ */
+#ifndef BERT_H
+#define BERT_H
+
+#include "tokenizer.h"
+
+#define BERT_MAX_LABELS 1024
+#define BERT_MAX_LAYERS 256
+#define BERT_MAX_HIDDEN 65536
+#define BERT_MAX_POSITIONS 65536
+#define BERT_MAX_VOCAB (1 << 24)
+
+/* Encoder family: which tensor names and config keys the model uses. */
+typedef enum BertFamily
+{
+	BERT_FAMILY_BERT,			/* BertModel and its heads */
+	BERT_FAMILY_DISTILBERT		/* DistilBertModel and its heads */
+} BertFamily;
+
+/* Task head on top of the encoder, from config.json "architectures". */
+typedef enum BertHeadKind
+{
+	BERT_HEAD_NONE,				/* BertModel / DistilBertModel */
+	BERT_HEAD_SEQUENCE_CLASSIFICATION,
+	BERT_HEAD_PRETRAINING,		/* BertForPreTraining: MLM + NSP */
+	BERT_HEAD_MASKED_LM,		/* BertForMaskedLM / DistilBertForMaskedLM */
+	BERT_HEAD_TOKEN_CLASSIFICATION,
+	BERT_HEAD_QUESTION_ANSWERING
+} BertHeadKind;
+
+typedef enum BertActivation
+{
+	BERT_ACT_GELU,				/* exact, erf */
+	BERT_ACT_GELU_TANH,			/* gelu_new / gelu_pytorch_tanh */
+	BERT_ACT_RELU
+} BertActivation;
+
+typedef enum BertPooling
+{
+	BERT_POOLING_MEAN,
+	BERT_POOLING_CLS,
+	BERT_POOLING_MAX
+} BertPooling;
+
+/* What the model files say (config.json, sentence-transformers files). */
+typedef struct BertConfig
+{
+	char		architecture[64];	/* config.json "architectures"[0] */
+	BertFamily	family;
+	BertHeadKind head;
+	int			vocab_size;
+	int			hidden_size;	/* DistilBERT: dim */
+	int			num_hidden_layers;	/* DistilBERT: n_layers */
+	int			num_attention_heads;	/* DistilBERT: n_heads */
+	int			intermediate_size;	/* DistilBERT: hidden_dim */
+	int			max_position_embeddings;
+	int			type_vocab_size;	/* 0 for DistilBERT */
+	float		layer_norm_eps;
+	BertActivation hidden_act;	/* DistilBERT: activation */
+	int			num_labels;		/* classification heads; 0 otherwise */
+	char	  **id2label;		/* (num_labels) */
+
+	/* sentence-transformers modules (defaults when the files are absent) */
+	BertPooling pooling;		/* 1_Pooling/config.json; default mean */
+	bool		normalize;		/* 2_Normalize in modules.json; default true */
+	int			model_max_length;	/* smallest limit the files state */
+	char		dtype[8];		/* storage dtype of the weights */
+} BertConfig;
+
+/* One encoder layer. */
+typedef struct BertLayerWeights
+{
+	const float *query_w;		/* (hidden, hidden) */
+	const float *query_b;		/* (hidden) */
+	const float *key_w;			/* (hidden, hidden) */
+	const float *key_b;			/* (hidden) */
+	const float *value_w;		/* (hidden, hidden) */
+	const float *value_b;		/* (hidden) */
+	const float *attn_out_w;	/* (hidden, hidden) */
+	const float *attn_out_b;	/* (hidden) */
+	const float *attn_ln_g;		/* (hidden) */
+	const float *attn_ln_b;		/* (hidden) */
+	const float *inter_w;		/* (intermediate, hidden) */
+	const float *inter_b;		/* (intermediate) */
+	const float *out_w;			/* (hidden, intermediate) */
+	const float *out_b;			/* (hidden) */
+	const float *out_ln_g;		/* (hidden) */
+	const float *out_ln_b;		/* (hidden) */
+} BertLayerWeights;
+
+typedef struct BertWeights
+{
+	const float *word_embeddings;	/* (vocab, hidden) */
+	const float *position_embeddings;	/* (max_positions, hidden) */
+	const float *token_type_embeddings; /* (type_vocab, hidden); NULL for
+										 * DistilBERT */
+	const float *emb_ln_g;		/* (hidden) */
+	const float *emb_ln_b;		/* (hidden) */
+	BertLayerWeights *layers;	/* (num_hidden_layers) */
+
+	/* heads; NULL when the architecture has none */
+	const float *pooler_w;		/* (hidden, hidden) */
+	const float *pooler_b;		/* (hidden) */
+	const float *pre_classifier_w;	/* DistilBERT (hidden, hidden) */
+	const float *pre_classifier_b;	/* (hidden) */
+	const float *classifier_w;	/* (num_labels, hidden) */
+	const float *classifier_b;	/* (num_labels) */
+	const float *mlm_dense_w;	/* (hidden, hidden) */
+	const float *mlm_dense_b;	/* (hidden) */
+	const float *mlm_ln_g;		/* (hidden) */
+	const float *mlm_ln_b;		/* (hidden) */
+	const float *mlm_decoder_w; /* (vocab, hidden); tied: word_embeddings */
+	const float *mlm_decoder_b; /* (vocab) */
+	const float *nsp_w;			/* (2, hidden) */
+	const float *nsp_b;			/* (2) */
+	const float *qa_w;			/* (2, hidden) */
+	const float *qa_b;			/* (2) */
+} BertWeights;
+
+/*
+ * Scratch buffers of the forward pass, reused across calls and grown to the
+ * largest number of token rows seen.
+ */
+typedef struct BertActivations
+{
+	void	   *memory;			/* MemoryContext the buffers live in */
+	int			capacity;		/* rows allocated */
+	int			hidden_size;
+	int			intermediate_size;
+	float	   *hidden;			/* (capacity, hidden) last_hidden_state */
+	float	   *query;			/* (capacity, hidden) */
+	float	   *key;			/* (capacity, hidden) */
+	float	   *value;			/* (capacity, hidden) */
+	float	   *context;		/* (capacity, hidden) */
+	float	   *attn_out;		/* (capacity, hidden) */
+	float	   *inter;			/* (capacity, intermediate) */
+	float	   *scores;			/* (capacity, capacity) one head */
+} BertActivations;
+
+/* A batch of sequences packed row after row, without padding. */
+typedef struct BertBatch
+{
+	int			num_seqs;
+	int			total_tokens;
+	const int  *seq_start;		/* (num_seqs + 1) first row of each seq */
+	const int32_t *input_ids;	/* (total_tokens) */
+	const int32_t *token_type_ids;	/* (total_tokens) */
+} BertBatch;
+
+/* Mapped weights file. */
+typedef struct BertMapping
+{
+	void	   *base;
+	size_t		length;
+} BertMapping;
+
+/* A loaded model directory. */
+typedef struct BertModel
+{
+	char	   *name;			/* as the user wrote it */
+	char	   *path;			/* model directory, resolved */
+	BertConfig	config;
+	BertTokenizer tokenizer;
+	BertWeights weights;
+	BertMapping mapping;
+	BertActivations act;
+	size_t		file_bytes;		/* size of model.safetensors */
+	size_t		converted_bytes;	/* private copies (F16/BF16 upcast) */
+	double		load_ms;
+	void	   *memory;			/* MemoryContext owning all of it */
+} BertModel;
+
+/* guc.c: the bert.* settings */
+extern char *bert_model_dir;
+extern char *bert_sentiment_model;
+extern char *bert_embed_model;
+extern char *bert_fill_mask_model;
+extern char *bert_ner_model;
+extern char *bert_qa_model;
+extern int	bert_max_length;
+extern int	bert_threads;
+extern void BertGucInit(void);
+
+/* model.c */
+extern BertModel *BertModelLoad(const char *name, const char *path,
+								const char *root);
+
+/* model_cache.c */
+extern BertModel *BertGetModel(const char *name, const char *setting);
+extern int	BertCachedModels(BertModel **models, int max);
+
+/* blas.c */
+extern void BertBlasEnsureLoaded(void);
+extern void BertBlasSetThreads(int threads);
+extern const char *BertBlasCoreName(void);
+extern void BertSgemm(int trans_b, int m, int n, int k, float alpha,
+					  const float *a, int lda, const float *b, int ldb,
+					  float beta, float *c, int ldc);
+
+/* encoder.c */
+extern void BertActivationsReserve(BertActivations *act, const BertConfig *cfg,
+								   int rows);
+extern void BertEncoderForward(const BertConfig *cfg, const BertWeights *w,
+							   BertActivations *act, const BertBatch *batch);
+extern void BertLinear(float *y, const float *x, const float *w,
+					   const float *b, int rows, int in, int out);
+extern void BertLayerNorm(float *x, const float *g, const float *b,
+						  int rows, int n, float eps);
+extern void BertActivate(float *x, size_t n, BertActivation act);
+extern void BertSoftmax(float *x, int n);
+
+/* heads.c */
+extern void BertPool(float *out, const float *hidden, int rows, int hidden_size,
+					 BertPooling pooling);
+extern void BertL2Normalize(float *x, int n);
+extern void BertPoolerOutput(float *out, const BertConfig *cfg,
+							 const BertWeights *w, const float *cls_row);
+extern void BertSequenceLogits(float *logits, const BertConfig *cfg,
+							   const BertWeights *w, const float *hidden);
+extern void BertTokenLogits(float *logits, const BertConfig *cfg,
+							const BertWeights *w, const float *hidden,
+							int rows);
+extern void BertMaskedLmLogits(float *logits, float *scratch,
+							   const BertConfig *cfg, const BertWeights *w,
+							   const float *hidden_row);
+extern void BertNextSentenceLogits(float *logits, const BertConfig *cfg,
+								   const BertWeights *w, const float *hidden);
+extern void BertQaLogits(float *start, float *end, const BertConfig *cfg,
+						 const BertWeights *w, const float *hidden, int rows);
+
+#endif							/* BERT_H */

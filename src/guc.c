@@ -1,0 +1,70 @@
+/*
+ * guc.c
+ *		The bert.* settings.
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "bert.h"
+
+#define BERT_MAX_LENGTH_DEFAULT 512
+#define BERT_MAX_LENGTH_MAX 65536
+#define BERT_THREADS_MAX 64
+
+char	   *bert_model_dir = NULL;
+char	   *bert_sentiment_model = NULL;
+char	   *bert_embed_model = NULL;
+char	   *bert_fill_mask_model = NULL;
+char	   *bert_ner_model = NULL;
+char	   *bert_qa_model = NULL;
+int			bert_max_length = BERT_MAX_LENGTH_DEFAULT;
+int			bert_threads = 1;
+
+/* Defines every setting; called once from _PG_init. */
+void
+BertGucInit(void)
+{
+	DefineCustomStringVariable("bert.model_dir",
+							   "Sets the directory that holds the model directories.",
+							   "Each sub-directory is a Hugging Face model, named by the sub-directory. Only superusers can change it, since the server reads files there.",
+							   &bert_model_dir, "", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("bert.sentiment_model",
+							   "Sets the model used by bert_sentiment() and bert_sentiment_scores() without a model argument.",
+							   "A sequence-classification model: a sub-directory of bert.model_dir.",
+							   &bert_sentiment_model, "", PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("bert.embed_model",
+							   "Sets the model used by bert_embed(), bert_tokenize() and bert_token_ids() without a model argument.",
+							   "Any supported model: a sub-directory of bert.model_dir.",
+							   &bert_embed_model, "", PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("bert.fill_mask_model",
+							   "Sets the model used by bert_fill_mask() and bert_next_sentence() without a model argument.",
+							   "A BertForPreTraining or ForMaskedLM model: a sub-directory of bert.model_dir.",
+							   &bert_fill_mask_model, "", PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("bert.ner_model",
+							   "Sets the model used by bert_ner() without a model argument.",
+							   "A token-classification model: a sub-directory of bert.model_dir.",
+							   &bert_ner_model, "", PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("bert.qa_model",
+							   "Sets the model used by bert_answer() without a model argument.",
+							   "A question-answering model: a sub-directory of bert.model_dir.",
+							   &bert_qa_model, "", PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("bert.max_length",
+							"Sets the maximum number of tokens per sequence, [CLS] and [SEP] included.",
+							"Longer inputs are truncated. The model's own limits (max_position_embeddings, model_max_length, max_seq_length) apply as well; the smallest wins.",
+							&bert_max_length, BERT_MAX_LENGTH_DEFAULT, 3,
+							BERT_MAX_LENGTH_MAX, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("bert.threads",
+							"Sets the number of OpenBLAS threads each backend uses.",
+							"Use parallel query to spread rows over cores; more than one thread helps only for long inputs on an otherwise idle server.",
+							&bert_threads, 1, 1, BERT_THREADS_MAX, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("bert");
+}

@@ -1,0 +1,534 @@
+/*
+ * model.c
+ *		Loading a Hugging Face model directory: reading its files, mapping
+ *		model.safetensors, binding tensor names to layers with shape checks.
+ *
+ * Memory: everything of a model lives in its own memory context, created
+ * under the caller's context while loading (so an ERROR half-way frees it
+ * with the failed query) and moved under the cache's context by the caller
+ * once complete.  The weights file is mapped read-only and shared; a reset
+ * callback on the model's context unmaps it.  F32 tensors are used in place
+ * in the mapping; F16/BF16 tensors are upcast once into the context.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/stringinfo.h"
+#include "portability/instr_time.h"
+#include "storage/fd.h"
+#include "utils/memutils.h"
+
+#include "bert.h"
+#include "config.h"
+#include "json.h"
+#include "safetensors.h"
+
+#define BERT_MAX_JSON_FILE (64 * 1024 * 1024)
+#define WEIGHTS_FILE "model.safetensors"
+
+/* State of one load, for error messages and tensor binding. */
+typedef struct ModelLoad
+{
+	BertModel  *model;
+	const char *root;			/* resolved bert.model_dir */
+	BertSafetensors st;
+	const char *prefix;			/* "bert." or "distilbert." */
+} ModelLoad;
+
+/*
+ * Raises the standard error for a defective model file.  Files are named
+ * relative to bert.model_dir ("model/config.json"): that is what the user
+ * knows, and it shows no server paths to those who may not set them.
+ */
+static void
+corrupt(ModelLoad *ld, const char *file, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid model file \"%s/%s\"", ld->model->name, file),
+			 errdetail("%s", detail),
+			 errhint("Model directories must be in the Hugging Face layout (config.json, vocab.txt or tokenizer.json, model.safetensors).")));
+}
+
+/*
+ * Opens a file of the model directory after checking that its real path is
+ * inside bert.model_dir.  Returns -1 when the file does not exist and
+ * !required.
+ */
+static int
+open_model_file(ModelLoad *ld, const char *file, bool required)
+{
+	char		path[MAXPGPATH];
+	char		real[PATH_MAX];
+	size_t		root_len = strlen(ld->root);
+	int			fd;
+
+	snprintf(path, sizeof(path), "%s/%s", ld->model->path, file);
+	if (realpath(path, real) == NULL)
+	{
+		if (errno == ENOENT && !required)
+			return -1;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open model file \"%s/%s\": %m",
+						ld->model->name, file),
+				 errhint("Model directories must be in the Hugging Face layout (config.json, vocab.txt or tokenizer.json, model.safetensors).")));
+	}
+	if (strncmp(real, ld->root, root_len) != 0 || real[root_len] != '/')
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("model file \"%s/%s\" is outside bert.model_dir",
+						ld->model->name, file),
+				 errdetail("It is a symbolic link, or is reached through one, to a file outside the directory."),
+				 errhint("Copy the file into the model directory instead of linking to it.")));
+	fd = OpenTransientFile(real, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open model file \"%s/%s\": %m",
+						ld->model->name, file),
+				 errhint("The server's operating-system user must be able to read the model directory.")));
+	return fd;
+}
+
+/* Reads a whole JSON file and parses it; NULL if absent and !required. */
+static BertJson *
+read_json(ModelLoad *ld, const char *name, bool required, char **text_out,
+		  size_t *len_out)
+{
+	struct stat st;
+	char	   *text;
+	size_t		done = 0;
+	int			fd;
+	BertJson   *root;
+	char	   *error = NULL;
+
+	fd = open_model_file(ld, name, required);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat model file \"%s/%s\": %m",
+						ld->model->name, name)));
+	if (!S_ISREG(st.st_mode) || st.st_size > BERT_MAX_JSON_FILE)
+		corrupt(ld, name, psprintf("It is not a regular file of at most %d MB.",
+							   BERT_MAX_JSON_FILE / (1024 * 1024)));
+	text = palloc(st.st_size + 1);
+	while (done < (size_t) st.st_size)
+	{
+		ssize_t		n = read(fd, text + done, st.st_size - done);
+
+		if (n < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read model file \"%s/%s\": %m",
+							ld->model->name, name)));
+		if (n == 0)
+			break;
+		done += n;
+	}
+	CloseTransientFile(fd);
+	text[done] = '\0';
+	if (text_out)
+	{
+		*text_out = text;
+		*len_out = done;
+		return NULL;
+	}
+	root = BertJsonParse(text, (int) done, &error);
+	if (root == NULL)
+		corrupt(ld, name, error);
+	return root;
+}
+
+/* Unmaps the weights when the model's memory context goes. */
+static void
+unmap_weights(void *arg)
+{
+	BertMapping *mapping = arg;
+
+	if (mapping->base != NULL)
+		munmap(mapping->base, mapping->length);
+	mapping->base = NULL;
+}
+
+/* Maps model.safetensors read-only and parses its header. */
+static void
+map_weights(ModelLoad *ld)
+{
+	BertModel  *model = ld->model;
+	MemoryContextCallback *cb;
+	struct stat st;
+	int			fd;
+	void	   *base;
+	char	   *error = NULL;
+
+	fd = open_model_file(ld, WEIGHTS_FILE, true);
+	if (fstat(fd, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat model file \"%s/%s\": %m",
+						model->name, WEIGHTS_FILE)));
+	if (!S_ISREG(st.st_mode) || st.st_size < 8)
+		corrupt(ld, WEIGHTS_FILE,
+				psprintf("It is %lld bytes long; a safetensors file starts with an 8-byte header length.",
+						 (long long) st.st_size));
+	base = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	CloseTransientFile(fd);
+	if (base == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not map model file \"%s/%s\": %m",
+						model->name, WEIGHTS_FILE)));
+	model->mapping.base = base;
+	model->mapping.length = st.st_size;
+	model->file_bytes = st.st_size;
+	cb = palloc(sizeof(MemoryContextCallback));
+	cb->func = unmap_weights;
+	cb->arg = &model->mapping;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+
+	if (!BertSafetensorsParse(base, st.st_size, &ld->st, &error))
+		corrupt(ld, WEIGHTS_FILE, error);
+}
+
+/* Finds a tensor by name: with the model prefix or without, legacy names. */
+static const BertTensorInfo *
+find_tensor(ModelLoad *ld, const char *name, bool prefixed)
+{
+	char		candidate[256];
+	const BertTensorInfo *t;
+
+	for (int attempt = 0; attempt < 4; attempt++)
+	{
+		const char *prefix = (attempt % 2 == 0 && prefixed) ? ld->prefix : "";
+		size_t		len;
+
+		if (attempt % 2 == 1 && !prefixed)
+			continue;
+		snprintf(candidate, sizeof(candidate), "%s%s", prefix, name);
+		len = strlen(candidate);
+		if (attempt >= 2)
+		{
+			/* TF-era checkpoints: LayerNorm.gamma / LayerNorm.beta */
+			if (len > 16 && strcmp(candidate + len - 16, "LayerNorm.weight") == 0)
+				strcpy(candidate + len - 6, "gamma");
+			else if (len > 14 && strcmp(candidate + len - 14, "LayerNorm.bias") == 0)
+				strcpy(candidate + len - 4, "beta");
+			else
+				continue;
+		}
+		t = BertSafetensorsFind(&ld->st, candidate);
+		if (t)
+			return t;
+	}
+	return NULL;
+}
+
+/*
+ * Binds one tensor of shape (d0) or (d0, d1) (d1 < 0 for 1-D), upcasting
+ * half precision.  A missing tensor is an error when required, else NULL.
+ */
+static const float *
+bind(ModelLoad *ld, const char *name, bool prefixed, int64 d0, int64 d1,
+	 bool required)
+{
+	const BertTensorInfo *t = find_tensor(ld, name, prefixed);
+	const char *bytes;
+	size_t		count;
+	float	   *copy;
+
+	if (t == NULL)
+	{
+		if (required)
+			corrupt(ld, WEIGHTS_FILE,
+					psprintf("Tensor \"%s%s\" is missing; architecture %s needs it.",
+							 prefixed ? ld->prefix : "", name,
+							 ld->model->config.architecture));
+		return NULL;
+	}
+	if ((d1 < 0 && (t->ndim != 1 || t->shape[0] != d0)) ||
+		(d1 >= 0 && (t->ndim != 2 || t->shape[0] != d0 || t->shape[1] != d1)))
+	{
+		StringInfoData shape;
+
+		initStringInfo(&shape);
+		for (int i = 0; i < t->ndim; i++)
+			appendStringInfo(&shape, "%s%lld", i ? ", " : "", (long long) t->shape[i]);
+		corrupt(ld, WEIGHTS_FILE,
+				d1 < 0
+				? psprintf("Tensor \"%s\" has shape [%s]; config.json implies [%lld].",
+						   t->name, shape.data, (long long) d0)
+				: psprintf("Tensor \"%s\" has shape [%s]; config.json implies [%lld, %lld].",
+						   t->name, shape.data, (long long) d0, (long long) d1));
+	}
+	bytes = ld->st.data + t->begin;
+	count = (size_t) d0 * (d1 < 0 ? 1 : d1);
+	switch (t->dtype)
+	{
+		case BERT_DTYPE_F32:
+			if ((uintptr_t) bytes % sizeof(float) == 0)
+				return (const float *) bytes;
+			copy = MemoryContextAllocHuge(CurrentMemoryContext, count * sizeof(float));
+			memcpy(copy, bytes, count * sizeof(float));
+			break;
+		case BERT_DTYPE_F16:
+			copy = MemoryContextAllocHuge(CurrentMemoryContext, count * sizeof(float));
+			BertHalfToFloat(copy, bytes, count);
+			break;
+		case BERT_DTYPE_BF16:
+			copy = MemoryContextAllocHuge(CurrentMemoryContext, count * sizeof(float));
+			BertBfloat16ToFloat(copy, bytes, count);
+			break;
+		default:
+			corrupt(ld, WEIGHTS_FILE,
+					psprintf("Tensor \"%s\" has dtype %s; weights must be F32, F16 or BF16.",
+							 t->name, t->dtype_name));
+			return NULL;
+	}
+	ld->model->converted_bytes += count * sizeof(float);
+	if (strcmp(ld->model->config.dtype, "F32") == 0 || ld->model->config.dtype[0] == '\0')
+		strlcpy(ld->model->config.dtype, t->dtype_name, sizeof(ld->model->config.dtype));
+	return copy;
+}
+
+/* Binds the embeddings and every encoder layer. */
+static void
+bind_encoder(ModelLoad *ld)
+{
+	BertConfig *cfg = &ld->model->config;
+	BertWeights *w = &ld->model->weights;
+	bool		distil = (cfg->family == BERT_FAMILY_DISTILBERT);
+	int			h = cfg->hidden_size;
+	int			in = cfg->intermediate_size;
+	char		name[128];
+
+	w->word_embeddings = bind(ld, "embeddings.word_embeddings.weight", true, cfg->vocab_size, h, true);
+	w->position_embeddings = bind(ld, "embeddings.position_embeddings.weight", true, cfg->max_position_embeddings, h, true);
+	if (!distil)
+		w->token_type_embeddings = bind(ld, "embeddings.token_type_embeddings.weight", true, cfg->type_vocab_size, h, true);
+	w->emb_ln_g = bind(ld, "embeddings.LayerNorm.weight", true, h, -1, true);
+	w->emb_ln_b = bind(ld, "embeddings.LayerNorm.bias", true, h, -1, true);
+
+	w->layers = palloc0(sizeof(BertLayerWeights) * cfg->num_hidden_layers);
+	for (int i = 0; i < cfg->num_hidden_layers; i++)
+	{
+		BertLayerWeights *lw = &w->layers[i];
+
+#define BIND(field, suffix, d0, d1) \
+		(snprintf(name, sizeof(name), distil ? "transformer.layer.%d.%s" : "encoder.layer.%d.%s", i, suffix), \
+		 lw->field = bind(ld, name, true, d0, d1, true))
+
+		BIND(query_w, distil ? "attention.q_lin.weight" : "attention.self.query.weight", h, h);
+		BIND(query_b, distil ? "attention.q_lin.bias" : "attention.self.query.bias", h, -1);
+		BIND(key_w, distil ? "attention.k_lin.weight" : "attention.self.key.weight", h, h);
+		BIND(key_b, distil ? "attention.k_lin.bias" : "attention.self.key.bias", h, -1);
+		BIND(value_w, distil ? "attention.v_lin.weight" : "attention.self.value.weight", h, h);
+		BIND(value_b, distil ? "attention.v_lin.bias" : "attention.self.value.bias", h, -1);
+		BIND(attn_out_w, distil ? "attention.out_lin.weight" : "attention.output.dense.weight", h, h);
+		BIND(attn_out_b, distil ? "attention.out_lin.bias" : "attention.output.dense.bias", h, -1);
+		BIND(attn_ln_g, distil ? "sa_layer_norm.weight" : "attention.output.LayerNorm.weight", h, -1);
+		BIND(attn_ln_b, distil ? "sa_layer_norm.bias" : "attention.output.LayerNorm.bias", h, -1);
+		BIND(inter_w, distil ? "ffn.lin1.weight" : "intermediate.dense.weight", in, h);
+		BIND(inter_b, distil ? "ffn.lin1.bias" : "intermediate.dense.bias", in, -1);
+		BIND(out_w, distil ? "ffn.lin2.weight" : "output.dense.weight", h, in);
+		BIND(out_b, distil ? "ffn.lin2.bias" : "output.dense.bias", h, -1);
+		BIND(out_ln_g, distil ? "output_layer_norm.weight" : "output.LayerNorm.weight", h, -1);
+		BIND(out_ln_b, distil ? "output_layer_norm.bias" : "output.LayerNorm.bias", h, -1);
+#undef BIND
+	}
+}
+
+/* Binds the head tensors the architecture needs. */
+static void
+bind_head(ModelLoad *ld)
+{
+	BertConfig *cfg = &ld->model->config;
+	BertWeights *w = &ld->model->weights;
+	bool		distil = (cfg->family == BERT_FAMILY_DISTILBERT);
+	bool		pooler_needed = !distil &&
+		(cfg->head == BERT_HEAD_SEQUENCE_CLASSIFICATION ||
+		 cfg->head == BERT_HEAD_PRETRAINING);
+	int			h = cfg->hidden_size;
+	int			v = cfg->vocab_size;
+
+	if (!distil)
+	{
+		w->pooler_w = bind(ld, "pooler.dense.weight", true, h, h, pooler_needed);
+		w->pooler_b = bind(ld, "pooler.dense.bias", true, h, -1, pooler_needed || w->pooler_w);
+	}
+	switch (cfg->head)
+	{
+		case BERT_HEAD_NONE:
+			break;
+		case BERT_HEAD_SEQUENCE_CLASSIFICATION:
+			if (distil)
+			{
+				w->pre_classifier_w = bind(ld, "pre_classifier.weight", false, h, h, true);
+				w->pre_classifier_b = bind(ld, "pre_classifier.bias", false, h, -1, true);
+			}
+			/* FALLTHROUGH */
+		case BERT_HEAD_TOKEN_CLASSIFICATION:
+			w->classifier_w = bind(ld, "classifier.weight", false, cfg->num_labels, h, true);
+			w->classifier_b = bind(ld, "classifier.bias", false, cfg->num_labels, -1, true);
+			break;
+		case BERT_HEAD_QUESTION_ANSWERING:
+			w->qa_w = bind(ld, "qa_outputs.weight", false, 2, h, true);
+			w->qa_b = bind(ld, "qa_outputs.bias", false, 2, -1, true);
+			break;
+		case BERT_HEAD_PRETRAINING:
+			w->nsp_w = bind(ld, "cls.seq_relationship.weight", false, 2, h, true);
+			w->nsp_b = bind(ld, "cls.seq_relationship.bias", false, 2, -1, true);
+			/* FALLTHROUGH */
+		case BERT_HEAD_MASKED_LM:
+			if (distil)
+			{
+				w->mlm_dense_w = bind(ld, "vocab_transform.weight", false, h, h, true);
+				w->mlm_dense_b = bind(ld, "vocab_transform.bias", false, h, -1, true);
+				w->mlm_ln_g = bind(ld, "vocab_layer_norm.weight", false, h, -1, true);
+				w->mlm_ln_b = bind(ld, "vocab_layer_norm.bias", false, h, -1, true);
+				w->mlm_decoder_w = bind(ld, "vocab_projector.weight", false, v, h, false);
+				w->mlm_decoder_b = bind(ld, "vocab_projector.bias", false, v, -1, true);
+			}
+			else
+			{
+				w->mlm_dense_w = bind(ld, "cls.predictions.transform.dense.weight", false, h, h, true);
+				w->mlm_dense_b = bind(ld, "cls.predictions.transform.dense.bias", false, h, -1, true);
+				w->mlm_ln_g = bind(ld, "cls.predictions.transform.LayerNorm.weight", false, h, -1, true);
+				w->mlm_ln_b = bind(ld, "cls.predictions.transform.LayerNorm.bias", false, h, -1, true);
+				w->mlm_decoder_w = bind(ld, "cls.predictions.decoder.weight", false, v, h, false);
+				w->mlm_decoder_b = bind(ld, "cls.predictions.bias", false, v, -1, true);
+			}
+			/* decoder tied to the input embeddings unless saved on its own */
+			if (w->mlm_decoder_w == NULL)
+				w->mlm_decoder_w = w->word_embeddings;
+			break;
+	}
+}
+
+/* Reads the tokenizer files into model->tokenizer. */
+static void
+load_tokenizer(ModelLoad *ld)
+{
+	BertModel  *model = ld->model;
+	BertTokenizer *tok = &model->tokenizer;
+	BertJson   *tokenizer_json = NULL;
+	BertJson   *tokenizer_config;
+	char	   *vocab_text = NULL;
+	size_t		vocab_len = 0;
+	char	   *error = NULL;
+	const char *msg;
+	const char *file;
+
+	read_json(ld, "vocab.txt", false, &vocab_text, &vocab_len);
+	if (vocab_text)
+	{
+		file = "vocab.txt";
+		if ((msg = BertTokenizerLoadVocabTxt(tok, vocab_text, vocab_len)) != NULL)
+			corrupt(ld, file, msg);
+	}
+	else
+	{
+		file = "tokenizer.json";
+		tokenizer_json = read_json(ld, "tokenizer.json", false, NULL, NULL);
+		if (tokenizer_json == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("model \"%s\" has no vocabulary", model->name),
+					 errdetail("Neither vocab.txt nor tokenizer.json exists in its directory."),
+					 errhint("Copy the tokenizer files of the model into its directory.")));
+		if (!BertVocabFromTokenizerJson(tokenizer_json, tok, &error))
+			corrupt(ld, file, error);
+	}
+
+	tokenizer_config = read_json(ld, "tokenizer_config.json", false, NULL, NULL);
+	if (!BertTokenizerOptionsFromJson(tokenizer_json, tokenizer_config, tok,
+									  &model->config, &error))
+		corrupt(ld, "tokenizer_config.json", error);
+	if ((msg = BertTokenizerFinish(tok)) != NULL)
+		corrupt(ld, file, msg);
+	if (tok->vocab_size > model->config.vocab_size)
+		corrupt(ld, file, psprintf("The vocabulary has %d tokens but the model's embeddings have %d rows.",
+							   tok->vocab_size, model->config.vocab_size));
+}
+
+/* Reads the optional sentence-transformers files. */
+static void
+load_sentence_transformers(ModelLoad *ld)
+{
+	BertModel  *model = ld->model;
+	BertJson   *root;
+	char	   *error = NULL;
+	const char *pooling_path = NULL;
+	char		name[MAXPGPATH];
+
+	root = read_json(ld, "modules.json", false, NULL, NULL);
+	if (root && !BertModulesFromJson(root, &model->config, &pooling_path, &error))
+		corrupt(ld, "modules.json", error);
+	if (pooling_path)
+	{
+		snprintf(name, sizeof(name), "%s/config.json", pooling_path);
+		root = read_json(ld, name, true, NULL, NULL);
+		if (!BertPoolingFromJson(root, &model->config, &error))
+			corrupt(ld, name, error);
+	}
+	root = read_json(ld, "sentence_bert_config.json", false, NULL, NULL);
+	if (root && !BertSentenceConfigFromJson(root, &model->config, &error))
+		corrupt(ld, "sentence_bert_config.json", error);
+}
+
+/*
+ * Loads the model directory `path` (already resolved, inside `root`) under
+ * the current memory context.  Raises an ERROR naming the file and the
+ * defect for anything missing, unreadable or inconsistent.
+ */
+BertModel *
+BertModelLoad(const char *name, const char *path, const char *root)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "bert model",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ModelLoad	ld = {0};
+	BertModel  *model = palloc0(sizeof(BertModel));
+	BertJson   *config;
+	char	   *error = NULL;
+	instr_time	start,
+				elapsed;
+
+	INSTR_TIME_SET_CURRENT(start);
+	model->memory = cxt;
+	model->name = pstrdup(name);
+	model->path = pstrdup(path);
+	model->act.memory = cxt;
+	ld.model = model;
+	ld.root = root;
+
+	config = read_json(&ld, "config.json", true, NULL, NULL);
+	if (!BertConfigFromJson(config, &model->config, &error))
+		corrupt(&ld, "config.json", error);
+	ld.prefix = model->config.family == BERT_FAMILY_DISTILBERT ? "distilbert." : "bert.";
+	strlcpy(model->config.dtype, "F32", sizeof(model->config.dtype));
+
+	load_tokenizer(&ld);
+	load_sentence_transformers(&ld);
+	map_weights(&ld);
+	model->config.dtype[0] = '\0';
+	bind_encoder(&ld);
+	bind_head(&ld);
+	if (model->config.dtype[0] == '\0')
+		strlcpy(model->config.dtype, "F32", sizeof(model->config.dtype));
+
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	model->load_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	MemoryContextSwitchTo(old);
+	return model;
+}

@@ -1,0 +1,487 @@
+/*
+ * tokcheck.c
+ *		Command-line driver of the WordPiece tokenizer, for oracle comparison,
+ *		fuzzing and timing.
+ *
+ * Built with -DBERT_STANDALONE against libpgcommon (palloc).  It includes
+ * src/tokenizer.c directly so that the property dump can reach the file's
+ * static Unicode helpers.
+ *
+ * Usage:
+ *	 tokcheck VOCAB [-o] < cases
+ *		Each input line is HEX (one text) or HEX<TAB>HEX (text, text_pair),
+ *		the UTF-8 bytes hex-encoded.  Prints per line "ids<TAB>type_ids", and
+ *		with -o "<TAB>lenA,lenB<TAB>start:end ..." (special tokens -1:-1).
+ *		Always checks that every token's span lies within its text, is not
+ *		empty and that spans are monotone; violations go to stderr and make
+ *		the exit status 1.
+ *	 tokcheck VOCAB --trunc < cases
+ *		Checks BertEncode truncation (singles: first max_len-2 pieces; pairs:
+ *		longest first) against the untruncated encoding for several max_len.
+ *	 tokcheck VOCAB --bench FILE.tsv [REPEAT]
+ *		Tokenizes the last TAB-separated column of every line of FILE (max_len
+ *		512 and unlimited) and prints the time per 1,000 lines.
+ *	 tokcheck --dump-props
+ *		Prints the Unicode classes the tokenizer uses for every code point
+ *		(run-length coded) and its lower-case and NFD mappings, so that the
+ *		case generator can leave out code points where utf8proc and the
+ *		oracle's Unicode version disagree.
+ */
+#include "../../src/tokenizer.c"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define UNLIMITED (1 << 30)
+
+/* Reads a whole file into a palloc'd buffer. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *buf;
+	long		n;
+
+	if (f == NULL)
+	{
+		perror(path);
+		exit(2);
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = palloc(n + 1);
+	if (fread(buf, 1, n, f) != (size_t) n)
+	{
+		perror(path);
+		exit(2);
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Loads a tokenizer from vocab.txt with the default (uncased) options. */
+static void
+load_tokenizer(BertTokenizer *tok, const char *path)
+{
+	size_t		len;
+	char	   *data = read_file(path, &len);
+	const char *err = BertTokenizerLoadVocabTxt(tok, data, len);
+
+	if (err == NULL)
+		err = BertTokenizerFinish(tok);
+	if (err != NULL)
+	{
+		fprintf(stderr, "tokcheck: %s\n", err);
+		exit(2);
+	}
+	pfree(data);
+}
+
+/* Value of one hex digit, or -1. */
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes hex digits s[0..n) in place; returns the byte count. */
+static size_t
+unhex(char *s, size_t n)
+{
+	size_t		o = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+	{
+		int			hi = hexval((unsigned char) s[i]);
+		int			lo = hexval((unsigned char) s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+		{
+			fprintf(stderr, "tokcheck: bad hex input\n");
+			exit(2);
+		}
+		s[o++] = (char) (hi * 16 + lo);
+	}
+	return o;
+}
+
+/*
+ * Splits an input line into text and optional pair (decoded in place).
+ * Returns false for a blank line.
+ */
+static bool
+parse_case(char *line, size_t n, char **a, size_t *alen, char **b,
+		   size_t *blen)
+{
+	char	   *tab;
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	line[n] = '\0';
+	tab = memchr(line, '\t', n);
+	*a = line;
+	if (tab != NULL)
+	{
+		*alen = unhex(line, tab - line);
+		*b = tab + 1;
+		*blen = unhex(tab + 1, n - (tab + 1 - line));
+	}
+	else
+	{
+		*alen = unhex(line, n);
+		*b = NULL;
+		*blen = 0;
+	}
+	return true;
+}
+
+/* Checks the spans of one side of an encoding; returns the violations. */
+static int
+check_spans(const BertInput *in, int from, int to, size_t textlen,
+			long lineno)
+{
+	int			bad = 0;
+
+	for (int i = from; i < to; i++)
+	{
+		int32_t		s = in->start[i];
+		int32_t		e = in->end[i];
+
+		if (s < 0 || s >= e || (size_t) e > textlen ||
+			(i > from && (s < in->start[i - 1] || e < in->end[i - 1])))
+		{
+			fprintf(stderr, "line %ld: token %d (id %d) has span %d:%d "
+					"(text of %zu bytes, previous %d:%d)\n",
+					lineno, i, in->input_ids[i], s, e, textlen,
+					i > from ? in->start[i - 1] : -1,
+					i > from ? in->end[i - 1] : -1);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* Mode "cases": encode every input line and print ids (and spans). */
+static int
+run_cases(const BertTokenizer *tok, bool offsets)
+{
+	char	   *line = NULL;
+	size_t		linecap = 0;
+	ssize_t		n;
+	long		lineno = 0;
+	long		bad = 0;
+
+	while ((n = getline(&line, &linecap, stdin)) >= 0)
+	{
+		char	   *a,
+				   *b;
+		size_t		alen,
+					blen;
+		BertInput	in;
+
+		lineno++;
+		parse_case(line, n, &a, &alen, &b, &blen);
+		BertEncode(tok, a, alen, b, blen, UNLIMITED, &in);
+
+		for (int i = 0; i < in.len; i++)
+			printf(i ? " %d" : "%d", in.input_ids[i]);
+		putchar('\t');
+		for (int i = 0; i < in.len; i++)
+			printf(i ? " %d" : "%d", in.token_type_ids[i]);
+		if (offsets)
+		{
+			printf("\t%zu,%zu\t", alen, blen);
+			for (int i = 0; i < in.len; i++)
+				printf(i ? " %d:%d" : "%d:%d", in.start[i], in.end[i]);
+		}
+		putchar('\n');
+
+		/* specials carry -1:-1, pieces lie inside their own text */
+		if (in.start[0] != -1 || in.start[in.a_len + 1] != -1 ||
+			in.start[in.len - 1] != -1)
+		{
+			fprintf(stderr, "line %ld: special token with a span\n", lineno);
+			bad++;
+		}
+		bad += check_spans(&in, 1, 1 + in.a_len, alen, lineno);
+		if (b != NULL)
+			bad += check_spans(&in, in.a_len + 2, in.a_len + 2 + in.b_len,
+							   blen, lineno);
+
+		pfree(in.input_ids);
+		pfree(in.token_type_ids);
+		pfree(in.start);
+		pfree(in.end);
+	}
+	free(line);
+	if (bad > 0)
+		fprintf(stderr, "tokcheck: %ld span violations\n", bad);
+	return bad > 0 ? 1 : 0;
+}
+
+/* Mode "--trunc": BertEncode truncation against the untruncated encoding. */
+static int
+run_trunc(const BertTokenizer *tok)
+{
+	static const int lens[] = {2, 3, 4, 5, 7, 8, 16, 33, 128, 512};
+	char	   *line = NULL;
+	size_t		linecap = 0;
+	ssize_t		n;
+	long		lineno = 0;
+	long		checked = 0;
+	long		bad = 0;
+
+	while ((n = getline(&line, &linecap, stdin)) >= 0)
+	{
+		char	   *a,
+				   *b;
+		size_t		alen,
+					blen;
+		BertInput	full;
+
+		lineno++;
+		parse_case(line, n, &a, &alen, &b, &blen);
+		BertEncode(tok, a, alen, b, blen, UNLIMITED, &full);
+
+		for (int li = 0; li < (int) lengthof(lens); li++)
+		{
+			int			max_len = lens[li];
+			int			budget = max_len - (b ? 3 : 2);
+			int			la = full.a_len;
+			int			lb = full.b_len;
+			BertInput	t;
+			bool		ok;
+			int			i = 0;
+
+			if (budget < 0)
+				continue;
+			if (b == NULL)
+				la = Min(la, budget);
+			else
+			{
+				/* Hugging Face's loop, one token at a time */
+				while (la + lb > budget)
+				{
+					if (la >= lb)
+						la--;
+					else
+						lb--;
+				}
+			}
+			BertEncode(tok, a, alen, b, blen, max_len, &t);
+			ok = t.a_len == la && t.b_len == lb &&
+				t.len == la + lb + (b ? 3 : 2) && t.len <= max_len;
+			/* the kept tokens are the prefixes of the full sides */
+			for (int k = 0; ok && k <= la; k++, i++)
+				ok = t.input_ids[i] == full.input_ids[k] &&
+					t.start[i] == full.start[k] && t.token_type_ids[i] == 0;
+			ok = ok && t.input_ids[i++] == tok->sep_id;
+			for (int k = 0; ok && b != NULL && k < lb; k++, i++)
+				ok = t.input_ids[i] == full.input_ids[full.a_len + 2 + k] &&
+					t.token_type_ids[i] == 1;
+			if (ok && b != NULL)
+				ok = t.input_ids[i] == tok->sep_id && t.token_type_ids[i] == 1;
+			if (!ok)
+			{
+				fprintf(stderr, "line %ld: truncation to %d wrong "
+						"(full %d+%d, expected %d+%d, got %d+%d)\n",
+						lineno, max_len, full.a_len, full.b_len, la, lb,
+						t.a_len, t.b_len);
+				bad++;
+			}
+			checked++;
+			pfree(t.input_ids);
+			pfree(t.token_type_ids);
+			pfree(t.start);
+			pfree(t.end);
+		}
+		pfree(full.input_ids);
+		pfree(full.token_type_ids);
+		pfree(full.start);
+		pfree(full.end);
+	}
+	free(line);
+	printf("truncation: %ld checked, %ld wrong\n", checked, bad);
+	return bad > 0 ? 1 : 0;
+}
+
+/* Seconds of CPU time. */
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Mode "--bench": time BertEncode over the last column of a TSV file. */
+static int
+run_bench(const BertTokenizer *tok, const char *path, int repeat)
+{
+	size_t		len;
+	char	   *data = read_file(path, &len);
+	int			nrows = 0;
+	const char **rows = palloc(sizeof(char *) * (len / 2 + 1));
+	size_t	   *lens = palloc(sizeof(size_t) * (len / 2 + 1));
+	size_t		pos = 0;
+	size_t		bytes = 0;
+	int			max_lens[2] = {512, UNLIMITED};
+
+	while (pos < len)
+	{
+		char	   *nl = memchr(data + pos, '\n', len - pos);
+		size_t		end = nl ? (size_t) (nl - data) : len;
+		char	   *tab = NULL;
+
+		for (size_t i = pos; i < end; i++)
+			if (data[i] == '\t')
+				tab = data + i;
+		rows[nrows] = tab ? tab + 1 : data + pos;
+		lens[nrows] = data + end - rows[nrows];
+		bytes += lens[nrows];
+		nrows++;
+		pos = end + 1;
+	}
+
+	for (int m = 0; m < 2; m++)
+	{
+		double		t0 = cpu_seconds();
+		long		tokens = 0;
+
+		for (int r = 0; r < repeat; r++)
+			for (int i = 0; i < nrows; i++)
+			{
+				BertInput	in;
+
+				BertEncode(tok, rows[i], lens[i], NULL, 0, max_lens[m], &in);
+				tokens += in.len;
+				pfree(in.input_ids);
+				pfree(in.token_type_ids);
+				pfree(in.start);
+				pfree(in.end);
+			}
+		{
+			double		secs = cpu_seconds() - t0;
+
+			printf("max_len %s: %d rows x %d, %.1f KB/row, %.1f tokens/row: "
+				   "%.2f ms per 1,000 rows, %.1f MB/s\n",
+				   max_lens[m] == UNLIMITED ? "unlimited" : "512",
+				   nrows, repeat, bytes / 1024.0 / nrows,
+				   (double) tokens / nrows / repeat,
+				   secs * 1000.0 / ((double) nrows * repeat / 1000.0),
+				   (double) bytes * repeat / secs / 1e6);
+		}
+	}
+	return 0;
+}
+
+/* The class bits of a code point, as the tokenizer sees it. */
+static int
+class_bits(int32_t cp)
+{
+	int			cat = utf8proc_category(cp);
+	int			bits = 0;
+	bool		removed = is_removed(cp, cat);
+	bool		ign = is_case_ignorable(cp, cat);
+
+	if (removed)
+		bits |= 1;
+	if (!removed && is_white_space(cp))
+		bits |= 2;
+	if (is_punct(cp, cat))
+		bits |= 4;
+	if (cat == UTF8PROC_CATEGORY_MN)
+		bits |= 8;
+	if (!ign && is_cased(cp, cat))
+		bits |= 16;
+	if (ign)
+		bits |= 32;
+	if (cat != UTF8PROC_CATEGORY_CN)
+		bits |= 64;
+	return bits;
+}
+
+/* Mode "--dump-props": classes, lower-case and NFD mappings per code point. */
+static int
+run_dump_props(void)
+{
+	int32_t		run_start = 0;
+	int32_t		prev = 0;
+	int			run_bits = class_bits(0);
+
+	for (int32_t cp = 1; cp < 0x110000; cp++)
+	{
+		int			bits;
+
+		if (cp >= 0xD800 && cp <= 0xDFFF)
+			continue;
+		bits = class_bits(cp);
+		if (bits != run_bits || cp != prev + 1)
+		{
+			printf("R %X %X %d\n", run_start, prev, run_bits);
+			run_start = cp;
+			run_bits = bits;
+		}
+		prev = cp;
+	}
+	printf("R %X %X %d\n", run_start, prev, run_bits);
+	for (int32_t cp = 0; cp < 0x110000; cp++)
+	{
+		int32_t		buf[16];
+		int			n;
+		int			boundclass = 0;
+
+		if (cp >= 0xD800 && cp <= 0xDFFF)
+			continue;
+		n = lower_char(cp, buf);
+		if (n != 1 || buf[0] != cp)
+		{
+			printf("L %X", cp);
+			for (int i = 0; i < n; i++)
+				printf(" %X", buf[i]);
+			putchar('\n');
+		}
+		n = (int) utf8proc_decompose_char(cp, buf, lengthof(buf),
+										  UTF8PROC_DECOMPOSE, &boundclass);
+		if (n != 1 || buf[0] != cp)
+		{
+			printf("D %X", cp);
+			for (int i = 0; i < n; i++)
+				printf(" %X", buf[i]);
+			putchar('\n');
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	BertTokenizer tok;
+
+	if (argc >= 2 && strcmp(argv[1], "--dump-props") == 0)
+		return run_dump_props();
+	if (argc < 2)
+	{
+		fprintf(stderr, "usage: tokcheck VOCAB [-o | --trunc | --bench FILE [N]]"
+				" < cases\n       tokcheck --dump-props\n");
+		return 2;
+	}
+	load_tokenizer(&tok, argv[1]);
+	if (argc >= 3 && strcmp(argv[2], "--trunc") == 0)
+		return run_trunc(&tok);
+	if (argc >= 4 && strcmp(argv[2], "--bench") == 0)
+		return run_bench(&tok, argv[3], argc >= 5 ? atoi(argv[4]) : 1);
+	return run_cases(&tok, argc >= 3 && strcmp(argv[2], "-o") == 0);
+}
