@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds and installs the
+# extension, starts a throwaway cluster, runs every suite, stops the cluster.
+# Each suite ends with a line "<suite>: N passed, M failed"; the script exits
+# non-zero if any suite failed or a backend crashed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+bash test/install_deps.sh || exit 1
+make -s 2>&1 | grep -E "warning|error" && { echo "build: compiler warnings or errors"; exit 1; }
+make -s install >/dev/null || exit 1
+
+source test/cluster.sh
+cluster_start || exit 1
+export BERT_TESTMODELS=$BERT_SHARED/testmodels
+export BERT_MODELS=$BERT_SHARED/models
+export BERT_BADMODELS=$CLUSTER_DIR/badmodels
+/usr/bin/python3 test/fixtures/make_bad_models.py "$BERT_TESTMODELS" "$BERT_BADMODELS" || exit 1
+chmod -R a+rX "$BERT_BADMODELS"
+
+failed=()
+run_suite() {
+	local name=$1
+	shift
+	echo "== $name"
+	"$@" || failed+=("$name")
+}
+
+regress() {
+	local rc=0
+	make -s installcheck || rc=1
+	if [ $rc -ne 0 ] && [ -f regression.diffs ]; then
+		cat regression.diffs
+	fi
+	local pass fail
+	pass=$(grep -cE "\.\.\. ok" regression.out 2>/dev/null)
+	fail=$(grep -cE "\.\.\. FAILED" regression.out 2>/dev/null)
+	echo "regression: ${pass:-0} passed, ${fail:-0} failed"
+	return $rc
+}
+
+run_suite regression regress
+run_suite parity /usr/bin/python3 test/parity/parity.py
+run_suite vecmath bash -c 'gcc -O2 -Wall -Wextra test/unit/vecmath_check.c -o "$CLUSTER_DIR/vecmath" -lm && "$CLUSTER_DIR/vecmath"'
+run_suite tokenizer bash test/tokenizer/run.sh
+
+cluster_stop
+trap - EXIT
+[ -n "${CLUSTER_CRASHED:-}" ] && failed+=("backend crash")
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "FAILED: ${failed[*]}"
+	exit 1
+fi
+echo "all suites passed"
