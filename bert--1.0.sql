@@ -6,16 +6,18 @@
 -- All model functions are IMMUTABLE so that they can feed generated columns
 -- and expression indexes: a stored result must be recomputed (UPDATE ... SET
 -- col = DEFAULT, REINDEX) after the model directory's files change.
+-- COST is in units of cpu_operator_cost: a forward pass costs about a
+-- millisecond, so the planner weighs parallel plans for it.
 
 CREATE FUNCTION bert_sentiment(input text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'bert_sentiment'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION bert_sentiment(input text, model text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'bert_sentiment'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 COMMENT ON FUNCTION bert_sentiment(text) IS
 'Label (config.json id2label) of the highest logit of the sequence classifier named by bert.sentiment_model. Input is truncated to the smallest of bert.max_length and the model''s limits. Errors if no model is configured or the model is not a sequence classifier.';
@@ -25,12 +27,12 @@ COMMENT ON FUNCTION bert_sentiment(text, text) IS
 CREATE FUNCTION bert_sentiment_scores(input text, OUT label text, OUT score real)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'bert_sentiment_scores'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 2;
 
 CREATE FUNCTION bert_sentiment_scores(input text, model text, OUT label text, OUT score real)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'bert_sentiment_scores'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 2;
 
 COMMENT ON FUNCTION bert_sentiment_scores(text) IS
 'One row per label of bert.sentiment_model, in label-id order: softmax probability of each label (scores sum to 1).';
@@ -40,12 +42,12 @@ COMMENT ON FUNCTION bert_sentiment_scores(text, text) IS
 CREATE FUNCTION bert_embed(input text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_embed'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION bert_embed(input text, model text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_embed'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 COMMENT ON FUNCTION bert_embed(text) IS
 'Sentence embedding (hidden_size floats) from bert.embed_model: pooling over all tokens as the model''s 1_Pooling/config.json says (mean if absent), L2-normalised when modules.json lists Normalize (always when there is no modules.json).';
@@ -55,12 +57,12 @@ COMMENT ON FUNCTION bert_embed(text, text) IS
 CREATE FUNCTION bert_tokenize(input text)
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'bert_tokenize'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 
 CREATE FUNCTION bert_tokenize(input text, model text)
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'bert_tokenize'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 
 COMMENT ON FUNCTION bert_tokenize(text) IS
 'WordPiece tokens of the input with the tokenizer of bert.embed_model, [CLS] and [SEP] included, truncated like the model input.';
@@ -70,12 +72,12 @@ COMMENT ON FUNCTION bert_tokenize(text, text) IS
 CREATE FUNCTION bert_token_ids(input text)
 RETURNS integer[]
 AS 'MODULE_PATHNAME', 'bert_token_ids'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 
 CREATE FUNCTION bert_token_ids(input text, model text)
 RETURNS integer[]
 AS 'MODULE_PATHNAME', 'bert_token_ids'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 
 COMMENT ON FUNCTION bert_token_ids(text) IS
 'input_ids of the input with the tokenizer of bert.embed_model ([CLS] ... [SEP]), as Hugging Face''s tokenizer returns them.';
@@ -107,12 +109,12 @@ COMMENT ON FUNCTION bert_models() IS
 CREATE FUNCTION bert_logits(input text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_logits'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION bert_logits(input text, model text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_logits'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 COMMENT ON FUNCTION bert_logits(text) IS
 'Raw logits (num_labels floats, label-id order) of the sequence classifier named by bert.sentiment_model.';
@@ -122,12 +124,12 @@ COMMENT ON FUNCTION bert_logits(text, text) IS
 CREATE FUNCTION bert_last_hidden_state(input text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_last_hidden_state'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION bert_last_hidden_state(input text, model text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_last_hidden_state'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 COMMENT ON FUNCTION bert_last_hidden_state(text) IS
 'Encoder output of every token of the input with bert.embed_model: a 2-D real[] of (tokens incl. [CLS]/[SEP], hidden_size), as Hugging Face last_hidden_state.';
@@ -137,12 +139,12 @@ COMMENT ON FUNCTION bert_last_hidden_state(text, text) IS
 CREATE FUNCTION bert_pooler_output(input text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_pooler_output'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION bert_pooler_output(input text, model text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_pooler_output'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 COMMENT ON FUNCTION bert_pooler_output(text) IS
 'pooler_output (hidden_size floats) of bert.embed_model: tanh(dense(h_[CLS])), as Hugging Face BertPooler. Errors for models saved without a pooler.';

@@ -55,6 +55,12 @@
 /* initial word buffer length (code points); grows up to the word limit */
 #define WORD_INITIAL_CAP 64
 
+/* largest max_input_chars_per_word accepted */
+#define MAX_WORD_CHARS_LIMIT (1 << 20)
+
+/* largest vocabulary accepted (the hash table has 2-4 slots per token) */
+#define BERT_MAX_VOCAB_SIZE (1 << 22)
+
 #define FNV_OFFSET 2166136261u
 #define FNV_PRIME 16777619u
 
@@ -498,7 +504,7 @@ BertTokenizerLoadVocabTxt(BertTokenizer *tok, const char *data, size_t len)
 		nlines++;				/* last line without a line end */
 	if (nlines == 0)
 		return "vocabulary is empty";
-	if (nlines > (size_t) (1 << 26))
+	if (nlines > (size_t) BERT_MAX_VOCAB_SIZE)
 		return "vocabulary has too many tokens";
 
 	tok->vocab_size = (int) nlines;
@@ -544,7 +550,7 @@ BertTokenizerLoadVocabPairs(BertTokenizer *tok, int n, char *const *tokens,
 
 	if (n <= 0)
 		return "vocabulary is empty";
-	if (n > (1 << 26))
+	if (n > BERT_MAX_VOCAB_SIZE)
 		return "vocabulary has too many tokens";
 
 	tok->vocab_size = n;
@@ -596,8 +602,9 @@ BertTokenizerFinish(BertTokenizer *tok)
 		return "vocabulary has no [SEP] token";
 	if (tok->pad_id < 0)
 		return "vocabulary has no [PAD] token";
-	if (tok->max_input_chars_per_word < 1)
-		return "max_input_chars_per_word must be positive";
+	if (tok->max_input_chars_per_word < 1 ||
+		tok->max_input_chars_per_word > MAX_WORD_CHARS_LIMIT)
+		return "max_input_chars_per_word must be between 1 and 1048576";
 	if (strnlen(tok->continuing_subword_prefix,
 				sizeof(tok->continuing_subword_prefix)) >=
 		sizeof(tok->continuing_subword_prefix))
@@ -624,8 +631,12 @@ emit_token(TokState *st, int32_t id, int32_t start, int32_t end)
 	}
 	if (out->n >= out->cap)
 	{
-		int			cap = out->cap > 0 ? out->cap * 2 : 64;
+		int			cap = 64;
 
+		if (out->cap >= st->max_tokens / 2)
+			cap = st->max_tokens;
+		else if (out->cap > 0)
+			cap = out->cap * 2;
 		if (cap > st->max_tokens)
 			cap = st->max_tokens;
 		if (out->ids == NULL)
@@ -688,7 +699,8 @@ word_alloc(TokState *st, int cap)
 /*
  * Adds a normalized code point from source bytes [start, end) to the current
  * word.  A combining mark (ccc > 0) moves before preceding marks of a higher
- * class, which is NFD's canonical ordering.
+ * class, which is NFD's canonical ordering; the marks it passes and itself
+ * then share the union of their spans, which keeps spans monotone.
  */
 static inline void
 word_push(TokState *st, int32_t cp, int32_t start, int32_t end, int ccc)
@@ -715,10 +727,18 @@ word_push(TokState *st, int32_t cp, int32_t start, int32_t end, int ccc)
 		while (j > st->run_start && st->ccc[j - 1] > ccc)
 		{
 			st->cps[j] = st->cps[j - 1];
-			st->src_start[j] = st->src_start[j - 1];
-			st->src_end[j] = st->src_end[j - 1];
 			st->ccc[j] = st->ccc[j - 1];
 			j--;
+		}
+		if (j < st->n)
+		{
+			/* spans are monotone, so the union starts at the first passed */
+			start = st->src_start[j];
+			for (int k = j + 1; k <= st->n; k++)
+			{
+				st->src_start[k] = start;
+				st->src_end[k] = end;
+			}
 		}
 	}
 	st->cps[j] = cp;
@@ -810,21 +830,12 @@ word_flush(TokState *st)
 		s = k;
 	}
 
+	/* spans are monotone along the word: a piece runs first to last */
 	s = 0;
 	for (int i = 0; i < npieces && !st->done; i++)
 	{
-		int32_t		start = st->src_start[s];
-		int32_t		end = st->src_end[s];
-
-		/* canonical reordering may have moved marks: take min and max */
-		for (int k = s + 1; k < st->piece_ends[i]; k++)
-		{
-			if (st->src_start[k] < start)
-				start = st->src_start[k];
-			if (st->src_end[k] > end)
-				end = st->src_end[k];
-		}
-		emit_token(st, st->piece_ids[i], start, end);
+		emit_token(st, st->piece_ids[i], st->src_start[s],
+				   st->src_end[st->piece_ends[i] - 1]);
 		s = st->piece_ends[i];
 	}
 
@@ -1055,7 +1066,7 @@ BertEncode(const BertTokenizer *tok, const char *a, size_t a_len,
 	{
 		BertTokenize(tok, b, b_len, budget, &tb);
 		lb = tb.n;
-		while (la + lb > budget)
+		while ((int64_t) la + lb > budget)
 		{
 			if (la >= lb)
 				la--;

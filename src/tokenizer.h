@@ -14,8 +14,10 @@
  *	 2. clean: drop NUL, U+FFFD and categories Cc/Cf/Co except \t \n \r;
  *		Unicode White_Space becomes ' ';
  *	 3. CJK ideographs get spaces around them (tokenize_chinese_chars);
- *	 4. strip accents (NFD, drop Mn) when strip_accents, which defaults to
- *		do_lower_case; then lower-case when do_lower_case;
+ *	 4. lower-case when do_lower_case (full mapping, as the oracle: U+0130
+ *		becomes "i" + U+0307, capital sigma at a word end final sigma); then
+ *		strip accents (NFD, drop Mn) when strip_accents, which defaults to
+ *		do_lower_case;
  *	 5. split on whitespace, then split out every punctuation character;
  *	 6. WordPiece: greedy longest match, continuation pieces prefixed by
  *		continuing_subword_prefix ("##"); a word longer than
@@ -113,7 +115,7 @@ extern int32_t BertTokenizerLookup(const BertTokenizer *tok,
 
 /*
  * Tokenizes UTF-8 text of `len` bytes into word pieces, appending to `out`
- * (arrays grown with repalloc).  Stops as soon as `max_tokens` pieces are in
+ * (zeroed, or holding palloc'd arrays; they are grown with repalloc).  Stops as soon as `max_tokens` pieces are in
  * `out`, so the cost is bounded by the limit and not by the text length
  * beyond the point reached.  Invalid UTF-8 bytes are treated as U+FFFD
  * (dropped).
