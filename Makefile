@@ -8,12 +8,14 @@ OBJS = \
 	src/bert.o \
 	src/blas.o \
 	src/config.o \
+	src/decoder.o \
 	src/encoder.o \
 	src/guc.o \
 	src/heads.o \
 	src/json.o \
 	src/model.o \
 	src/model_cache.o \
+	src/pipelines.o \
 	src/safetensors.o \
 	src/tokenizer.o
 

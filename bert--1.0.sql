@@ -150,3 +150,94 @@ COMMENT ON FUNCTION bert_pooler_output(text) IS
 'pooler_output (hidden_size floats) of bert.embed_model: tanh(dense(h_[CLS])), as Hugging Face BertPooler. Errors for models saved without a pooler.';
 COMMENT ON FUNCTION bert_pooler_output(text, text) IS
 'pooler_output (hidden_size floats) of MODEL: tanh(dense(h_[CLS])), as Hugging Face BertPooler. Errors for models saved without a pooler.';
+
+-- Pre-training and token-level heads
+
+CREATE FUNCTION bert_fill_mask(input text, top_k integer DEFAULT 5,
+    OUT "position" integer, OUT token text, OUT token_id integer,
+    OUT score real, OUT sequence text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_fill_mask'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 5;
+
+CREATE FUNCTION bert_fill_mask(input text, model text, top_k integer DEFAULT 5,
+    OUT "position" integer, OUT token text, OUT token_id integer,
+    OUT score real, OUT sequence text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_fill_mask'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 5;
+
+COMMENT ON FUNCTION bert_fill_mask(text, integer) IS
+'For every [MASK] in the input (position = its index in input_ids), the top_k tokens by softmax probability of the masked-LM head of bert.fill_mask_model, with the input decoded with that mask filled (Hugging Face fill-mask pipeline). Error if the input has no [MASK].';
+COMMENT ON FUNCTION bert_fill_mask(text, text, integer) IS
+'For every [MASK] in the input, the top_k tokens by softmax probability of the masked-LM head of MODEL (BertForPreTraining, BertForMaskedLM, DistilBertForMaskedLM), with the filled-in sequence.';
+
+CREATE FUNCTION bert_next_sentence(first text, second text)
+RETURNS real
+AS 'MODULE_PATHNAME', 'bert_next_sentence'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
+
+CREATE FUNCTION bert_next_sentence(first text, second text, model text)
+RETURNS real
+AS 'MODULE_PATHNAME', 'bert_next_sentence'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
+
+COMMENT ON FUNCTION bert_next_sentence(text, text) IS
+'Probability (0..1) that SECOND follows FIRST, from the next-sentence-prediction head of bert.fill_mask_model ([CLS] A [SEP] B [SEP], token_type_ids 0/1, longest-first truncation).';
+COMMENT ON FUNCTION bert_next_sentence(text, text, text) IS
+'Probability (0..1) that SECOND follows FIRST, from the next-sentence-prediction head of MODEL (BertForPreTraining).';
+
+CREATE FUNCTION bert_ner(input text,
+    OUT entity text, OUT label text, OUT score real,
+    OUT start_char integer, OUT end_char integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_ner'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 5;
+
+CREATE FUNCTION bert_ner(input text, model text,
+    OUT entity text, OUT label text, OUT score real,
+    OUT start_char integer, OUT end_char integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_ner'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 5;
+
+COMMENT ON FUNCTION bert_ner(text) IS
+'Named entities found by the token classifier bert.ner_model, grouped as Hugging Face''s aggregation_strategy="simple": entity (word pieces joined), label (B-/I- tag removed), mean score, and 0-based character offsets [start_char, end_char) into the input: substr(input, start_char + 1, end_char - start_char) is the entity as written.';
+COMMENT ON FUNCTION bert_ner(text, text) IS
+'Named entities found by token classifier MODEL (BertForTokenClassification, DistilBertForTokenClassification), grouped as aggregation_strategy="simple", with 0-based character offsets into the input.';
+
+CREATE FUNCTION bert_answer(question text, context text, max_answer_len integer DEFAULT 15,
+    OUT answer text, OUT score real, OUT start_char integer, OUT end_char integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_answer'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 1;
+
+CREATE FUNCTION bert_answer(question text, context text, model text, max_answer_len integer DEFAULT 15,
+    OUT answer text, OUT score real, OUT start_char integer, OUT end_char integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_answer'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 1;
+
+COMMENT ON FUNCTION bert_answer(text, text, integer) IS
+'Answer to QUESTION taken from CONTEXT by bert.qa_model, as Hugging Face''s question-answering pipeline: the span of at most max_answer_len tokens maximising p_start * p_end, over windows of 384 tokens with 128 overlapping; score is that product; offsets are 0-based characters of CONTEXT. Error for an empty context.';
+COMMENT ON FUNCTION bert_answer(text, text, text, integer) IS
+'Answer to QUESTION taken from CONTEXT by question-answering MODEL (BertForQuestionAnswering, DistilBertForQuestionAnswering), as the Hugging Face question-answering pipeline.';
+
+CREATE FUNCTION bert_token_logits(input text, model text,
+    OUT "position" integer, OUT token text, OUT token_type_id integer,
+    OUT start_char integer, OUT end_char integer, OUT logits real[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_token_logits'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 20;
+
+CREATE FUNCTION bert_token_logits(input text, text_pair text, model text,
+    OUT "position" integer, OUT token text, OUT token_type_id integer,
+    OUT start_char integer, OUT end_char integer, OUT logits real[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_token_logits'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 20;
+
+COMMENT ON FUNCTION bert_token_logits(text, text) IS
+'Every token of [CLS] input [SEP] with its raw logits from MODEL: num_labels per token for a token classifier, [start_logit, end_logit] for a question-answering model; character offsets into the input (NULL for [CLS]/[SEP]).';
+COMMENT ON FUNCTION bert_token_logits(text, text, text) IS
+'Every token of [CLS] input [SEP] text_pair [SEP] with token_type_id, character offsets into its own text and raw logits from MODEL (token classifier or question answering).';

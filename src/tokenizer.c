@@ -22,17 +22,20 @@
  * grows to at most max_input_chars_per_word + 1 code points (a longer word is
  * [UNK] whatever it holds, so only its length and span are tracked), and
  * WordPiece hashes candidate pieces in place, in that buffer, without
- * allocating.  Scratch memory is one palloc per BertTokenize call; the only
- * other allocations are the output arrays, grown geometrically.
+ * allocating.  Scratch memory is one palloc per BertTokenize call (more only
+ * for words over 63 code points when max_input_chars_per_word allows them);
+ * the only other allocations are the output arrays, grown geometrically.
  *
  * Unicode properties (general category, canonical decomposition and
- * combining classes, simple lower-case mappings) come from utf8proc.  Where
- * the oracle (Hugging Face tokenizers as used by transformers) differs from a
- * plain per-character mapping, this file follows the oracle:
+ * combining classes, simple lower-case mappings) come from utf8proc.  The
+ * reference is the project's tokenizer oracle (the JavaScript port of
+ * Hugging Face tokenizers, test/tokenizer/run.sh), which the golden files
+ * agree with; where it goes beyond a per-character mapping, so does this:
  *	- lower-casing is full lower-casing in the root locale: U+0130 becomes
  *	  "i" + U+0307 and a capital sigma at the end of a word becomes final
  *	  sigma (Unicode's Final_Sigma context, with Cased and Case_Ignorable
- *	  derived from utf8proc's categories and case mappings);
+ *	  derived from utf8proc's categories and case mappings; the Rust
+ *	  tokenizer lower-cases character by character and keeps medial sigma);
  *	- lower-casing happens before accent stripping;
  *	- NFD includes canonical reordering of combining marks, which matters
  *	  only for the spacing marks (Mc) that survive accent stripping.
@@ -59,7 +62,7 @@
 #define MAX_WORD_CHARS_LIMIT (1 << 20)
 
 /* largest vocabulary accepted (the hash table has 2-4 slots per token) */
-#define BERT_MAX_VOCAB_SIZE (1 << 22)
+#define VOCAB_SIZE_LIMIT (1 << 22)
 
 #define FNV_OFFSET 2166136261u
 #define FNV_PRIME 16777619u
@@ -504,7 +507,7 @@ BertTokenizerLoadVocabTxt(BertTokenizer *tok, const char *data, size_t len)
 		nlines++;				/* last line without a line end */
 	if (nlines == 0)
 		return "vocabulary is empty";
-	if (nlines > (size_t) BERT_MAX_VOCAB_SIZE)
+	if (nlines > (size_t) VOCAB_SIZE_LIMIT)
 		return "vocabulary has too many tokens";
 
 	tok->vocab_size = (int) nlines;
@@ -550,7 +553,7 @@ BertTokenizerLoadVocabPairs(BertTokenizer *tok, int n, char *const *tokens,
 
 	if (n <= 0)
 		return "vocabulary is empty";
-	if (n > BERT_MAX_VOCAB_SIZE)
+	if (n > VOCAB_SIZE_LIMIT)
 		return "vocabulary has too many tokens";
 
 	tok->vocab_size = n;
@@ -1028,7 +1031,7 @@ BertTokenize(const BertTokenizer *tok, const char *text, size_t len,
 		else
 			nlow = lower_char(cp, low);
 
-		if (!is_case_ignorable(cp, cat))
+		if (lower && !is_case_ignorable(cp, cat))
 			prev_cased = is_cased(cp, cat);
 
 		for (int i = 0; i < nlow; i++)

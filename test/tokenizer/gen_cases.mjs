@@ -13,7 +13,8 @@
 //               cases.kinds  the generator that made each line
 //               ext.*        the same for cases run with an extended vocabulary,
 //               ext_tokenizer.json, ext_vocab.txt  the model's vocabulary plus
-//                            spacing marks that make NFD ordering visible
+//                            spacing marks that make NFD ordering visible, and
+//                            max_input_chars_per_word 250 (tokcheck --max-chars)
 //               propdiff.txt differences of Unicode properties that Unicode
 //                            versions do not explain (counted as failures)
 //               fuzz.hex     random byte strings for the sanitizer run only
@@ -398,11 +399,13 @@ for (let i = 0; i < 300; i++) {
 // survive accent stripping and reorder under NFD, so that canonical ordering
 // shows in the ids.  Run on the generated text only.
 const MODEL = path.join(SHARED, "models", "bert-mini-sentiment");
+const EXT_MAX_CHARS = 250; // tokcheck --max-chars 250 in run.sh
 const extTokens = [];
 for (const m of mcReorder) extTokens.push(S(m), "##" + S(m));
 const tj = JSON.parse(fs.readFileSync(path.join(MODEL, "tokenizer.json"), "utf8"));
 const baseVocab = fs.readFileSync(path.join(MODEL, "vocab.txt"), "utf8").replace(/\n$/, "").split("\n");
 extTokens.forEach((t, i) => { tj.model.vocab[t] = baseVocab.length + i; });
+tj.model.max_input_chars_per_word = EXT_MAX_CHARS; // words longer than the default buffer
 const extCases = [];
 for (let i = 0; i < 600; i++) {
   let s = "";
@@ -416,7 +419,14 @@ for (let i = 0; i < 600; i++) {
   }
   extCases.push({ kind: "ext-marks", text: s });
 }
-for (const c of cases) if (c.kind === "marks" || c.kind === "random") extCases.push({ ...c, kind: "ext-" + c.kind });
+for (let n = EXT_MAX_CHARS - 2; n <= EXT_MAX_CHARS + 2; n++) {
+  extCases.push({ kind: "ext-long", text: "ab".repeat(n >> 1) + (n & 1 ? "a" : "") });
+  extCases.push({ kind: "ext-long", text: "x" + "e\u0301".repeat(n - 1) + " y" });
+  extCases.push({ kind: "ext-long", text: "Σ".repeat(n) + "\u{1d16d}\u{1d165}" });
+}
+for (const c of cases) {
+  if (c.kind === "marks" || c.kind === "random" || c.kind === "long") extCases.push({ ...c, kind: "ext-" + c.kind });
+}
 
 // ---------------------------------------------------------------------------
 function writeSet(prefix, list) {

@@ -86,7 +86,8 @@ STATUS=0
 	echo "tokcheck reported span violations (see above)"
 	STATUS=1
 }
-"$WORK/tokcheck" "$WORK/cases/ext_vocab.txt" < "$WORK/cases/ext.hex" > "$WORK/ours_ext.txt" || {
+"$WORK/tokcheck" "$WORK/cases/ext_vocab.txt" --max-chars 250 \
+	< "$WORK/cases/ext.hex" > "$WORK/ours_ext.txt" || {
 	echo "tokcheck reported span violations (see above)"
 	STATUS=1
 }
@@ -115,8 +116,9 @@ END {
 	exit bad > 0
 }' "$WORK/offsets.txt" || STATUS=1
 
-# --- truncation --------------------------------------------------------------
-step "checking truncation"
+# --- truncation and API contract --------------------------------------------
+step "checking truncation, loaders and limits"
+"$WORK/tokcheck" "$MODEL/vocab.txt" --selftest || STATUS=1
 { head -n 2000 "$WORK/cases/cases.hex"; grep -P '\t' "$WORK/cases/cases.hex"; } |
 	"$WORK/tokcheck" "$MODEL/vocab.txt" --trunc || STATUS=1
 
@@ -132,8 +134,12 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		if ASAN_OPTIONS=detect_leaks=0 "$WORK/tokcheck_asan" "$MODEL/vocab.txt" -o \
 				< "$WORK/hostile.hex" > /dev/null 2> "$WORK/asan.log" &&
 			ASAN_OPTIONS=detect_leaks=0 "$WORK/tokcheck_asan" "$MODEL/vocab.txt" --trunc \
-				< "$WORK/hostile.hex" > /dev/null 2>> "$WORK/asan.log"; then
-			echo "sanitizers: $(wc -l < "$WORK/hostile.hex") inputs, no errors"
+				< "$WORK/hostile.hex" > /dev/null 2>> "$WORK/asan.log" &&
+			ASAN_OPTIONS=detect_leaks=0 "$WORK/tokcheck_asan" "$MODEL/vocab.txt" --selftest \
+				> /dev/null 2>> "$WORK/asan.log" &&
+			ASAN_OPTIONS=detect_leaks=0 "$WORK/tokcheck_asan" "$WORK/cases/ext_vocab.txt" --max-chars 250 -o \
+				< "$WORK/cases/ext.hex" > /dev/null 2>> "$WORK/asan.log"; then
+			echo "sanitizers: $(cat "$WORK/hostile.hex" "$WORK/cases/ext.hex" | wc -l) inputs, no errors"
 		else
 			echo "sanitizers: errors"
 			head -n 40 "$WORK/asan.log"

@@ -18,6 +18,10 @@
  *	 tokcheck VOCAB --trunc < cases
  *		Checks BertEncode truncation (singles: first max_len-2 pieces; pairs:
  *		longest first) against the untruncated encoding for several max_len.
+ *	 tokcheck VOCAB --selftest
+ *		Checks both loaders, lookups, error messages, max_tokens and edge
+ *		cases of BertEncode.
+ *	 Any mode: --max-chars N sets max_input_chars_per_word.
  *	 tokcheck VOCAB --bench FILE.tsv [REPEAT]
  *		Tokenizes the last TAB-separated column of every line of FILE (max_len
  *		512 and unlimited) and prints the time per 1,000 lines.
@@ -315,6 +319,136 @@ run_trunc(const BertTokenizer *tok)
 	return bad > 0 ? 1 : 0;
 }
 
+#define EXPECT(cond, ...) \
+	do { \
+		if (!(cond)) \
+		{ \
+			fprintf(stderr, "selftest: " __VA_ARGS__); \
+			fputc('\n', stderr); \
+			bad++; \
+		} \
+		checked++; \
+	} while (0)
+
+/* Same error message (or both NULL)? */
+static bool
+same_error(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Mode "--selftest": loaders, lookups and BertTokenize's contract. */
+static int
+run_selftest(const BertTokenizer *tok)
+{
+	BertTokenizer t2;
+	char	  **toks = palloc(sizeof(char *) * tok->vocab_size);
+	int32_t    *ids = palloc(sizeof(int32_t) * tok->vocab_size);
+	long		checked = 0;
+	long		bad = 0;
+	const char *err;
+	const char *text = "Hello, [MASK] world! ΟΔΟΣ unaffable";
+	BertTokens	all;
+	BertTokens	part;
+
+	/* every token finds its id (the last one for a duplicate) */
+	for (int id = 0; id < tok->vocab_size; id++)
+	{
+		int32_t		got = BertTokenizerLookup(tok, tok->tokens[id],
+											  tok->token_lens[id]);
+
+		EXPECT(got >= id && strcmp(tok->tokens[got], tok->tokens[id]) == 0,
+			   "lookup of token %d gave %d", id, got);
+	}
+	EXPECT(BertTokenizerLookup(tok, "no-such-token-here", 18) == -1,
+		   "lookup of a missing token");
+	EXPECT(BertTokenizerLookup(tok, "[MASK]x", 6) == tok->mask_id,
+		   "lookup uses the given length");
+
+	/* the same vocabulary as (token, id) pairs in reverse order */
+	for (int i = 0; i < tok->vocab_size; i++)
+	{
+		toks[i] = tok->tokens[tok->vocab_size - 1 - i];
+		ids[i] = tok->vocab_size - 1 - i;
+	}
+	err = BertTokenizerLoadVocabPairs(&t2, tok->vocab_size, toks, ids);
+	if (err == NULL)
+		err = BertTokenizerFinish(&t2);
+	EXPECT(err == NULL, "pairs loader: %s", err);
+	for (int id = 0; err == NULL && id < tok->vocab_size; id++)
+		EXPECT(BertTokenizerLookup(&t2, tok->tokens[id], tok->token_lens[id]) ==
+			   BertTokenizerLookup(tok, tok->tokens[id], tok->token_lens[id]),
+			   "pairs loader: token %d", id);
+	EXPECT(t2.cls_id == tok->cls_id && t2.sep_id == tok->sep_id &&
+		   t2.unk_id == tok->unk_id && t2.pad_id == tok->pad_id &&
+		   t2.mask_id == tok->mask_id, "pairs loader: special ids");
+	ids[0] = ids[1];
+	EXPECT(same_error(BertTokenizerLoadVocabPairs(&t2, tok->vocab_size, toks, ids),
+					  "vocabulary id is used twice"), "pairs loader: duplicate id");
+	ids[0] = tok->vocab_size;
+	EXPECT(same_error(BertTokenizerLoadVocabPairs(&t2, tok->vocab_size, toks, ids),
+					  "vocabulary id is out of range"), "pairs loader: id range");
+	EXPECT(same_error(BertTokenizerLoadVocabPairs(&t2, 0, toks, ids),
+					  "vocabulary is empty"), "pairs loader: empty");
+
+	/* vocab.txt details: CRLF, no final line end, missing specials */
+	{
+		const char *v = "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\nab\r\n##c";
+
+		err = BertTokenizerLoadVocabTxt(&t2, v, strlen(v));
+		EXPECT(err == NULL && t2.vocab_size == 6, "crlf vocabulary: %s", err);
+		EXPECT(same_error(BertTokenizerFinish(&t2), NULL), "no [MASK] is fine");
+		EXPECT(t2.mask_id == -1 && t2.sep_id == 3, "crlf vocabulary ids");
+		EXPECT(BertTokenizerLookup(&t2, "##c", 3) == 5, "last line without line end");
+		err = BertTokenizerLoadVocabTxt(&t2, v + 7, strlen(v + 7));
+		EXPECT(same_error(BertTokenizerFinish(&t2), "vocabulary has no [PAD] token"),
+			   "missing [PAD]");
+		EXPECT(same_error(BertTokenizerLoadVocabTxt(&t2, "", 0), "vocabulary is empty"),
+			   "empty vocab.txt");
+		err = BertTokenizerLoadVocabTxt(&t2, v, strlen(v));
+		t2.max_input_chars_per_word = 0;
+		EXPECT(BertTokenizerFinish(&t2) != NULL, "max_input_chars_per_word 0");
+	}
+
+	/* max_tokens: a prefix of the full result, appended after what is there */
+	memset(&all, 0, sizeof(all));
+	BertTokenize(tok, text, strlen(text), UNLIMITED, &all);
+	for (int limit = 0; limit <= all.n + 1; limit++)
+	{
+		memset(&part, 0, sizeof(part));
+		BertTokenize(tok, "a", 1, UNLIMITED, &part);	/* one token already */
+		BertTokenize(tok, text, strlen(text), limit + 1, &part);
+		EXPECT(part.n == 1 + Min(limit, all.n), "max_tokens %d: %d tokens", limit, part.n);
+		for (int i = 1; i < part.n; i++)
+			EXPECT(part.ids[i] == all.ids[i - 1] && part.start[i] == all.start[i - 1] &&
+				   part.end[i] == all.end[i - 1], "max_tokens %d: token %d", limit, i);
+		pfree(part.ids);
+		pfree(part.start);
+		pfree(part.end);
+	}
+	memset(&part, 0, sizeof(part));
+	BertTokenize(tok, text, strlen(text), 0, &part);
+	EXPECT(part.n == 0 && part.ids == NULL, "max_tokens 0");
+	BertTokenize(tok, NULL, 0, 10, &part);
+	EXPECT(part.n == 0, "empty text");
+
+	/* an empty second text still makes a pair: [CLS] A [SEP] [SEP] */
+	{
+		BertInput	in;
+
+		BertEncode(tok, "a", 1, "", 0, 512, &in);
+		EXPECT(in.len == 4 && in.b_len == 0 && in.token_type_ids[3] == 1 &&
+			   in.input_ids[3] == tok->sep_id, "empty pair");
+		BertEncode(tok, text, strlen(text), NULL, 0, 2, &in);
+		EXPECT(in.len == 2 && in.a_len == 0, "max_len 2");
+		BertEncode(tok, text, strlen(text), text, strlen(text), 3, &in);
+		EXPECT(in.len == 3 && in.a_len == 0 && in.b_len == 0, "pair max_len 3");
+	}
+
+	printf("selftest: %ld checks, %ld failed\n", checked, bad);
+	return bad > 0 ? 1 : 0;
+}
+
 /* Seconds of CPU time. */
 static double
 cpu_seconds(void)
@@ -469,19 +603,53 @@ int
 main(int argc, char **argv)
 {
 	BertTokenizer tok;
+	const char *mode = "cases";
+	const char *bench_file = NULL;
+	int			repeat = 1;
+	int			max_chars = 0;
+	const char *err;
 
 	if (argc >= 2 && strcmp(argv[1], "--dump-props") == 0)
 		return run_dump_props();
+	for (int i = 2; i < argc; i++)
+	{
+		if (strcmp(argv[i], "-o") == 0)
+			mode = "offsets";
+		else if (strcmp(argv[i], "--trunc") == 0 || strcmp(argv[i], "--selftest") == 0)
+			mode = argv[i] + 2;
+		else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc)
+		{
+			mode = "bench";
+			bench_file = argv[++i];
+			if (i + 1 < argc && argv[i + 1][0] != '-')
+				repeat = atoi(argv[++i]);
+		}
+		else if (strcmp(argv[i], "--max-chars") == 0 && i + 1 < argc)
+			max_chars = atoi(argv[++i]);
+		else
+			argc = 0;			/* usage */
+	}
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: tokcheck VOCAB [-o | --trunc | --bench FILE [N]]"
-				" < cases\n       tokcheck --dump-props\n");
+		fprintf(stderr, "usage: tokcheck VOCAB [-o | --trunc | --selftest | --bench FILE [N]]"
+				" [--max-chars N] < cases\n       tokcheck --dump-props\n");
 		return 2;
 	}
 	load_tokenizer(&tok, argv[1]);
-	if (argc >= 3 && strcmp(argv[2], "--trunc") == 0)
+	if (max_chars > 0)
+	{
+		tok.max_input_chars_per_word = max_chars;
+		if ((err = BertTokenizerFinish(&tok)) != NULL)
+		{
+			fprintf(stderr, "tokcheck: %s\n", err);
+			return 2;
+		}
+	}
+	if (strcmp(mode, "trunc") == 0)
 		return run_trunc(&tok);
-	if (argc >= 4 && strcmp(argv[2], "--bench") == 0)
-		return run_bench(&tok, argv[3], argc >= 5 ? atoi(argv[4]) : 1);
-	return run_cases(&tok, argc >= 3 && strcmp(argv[2], "-o") == 0);
+	if (strcmp(mode, "selftest") == 0)
+		return run_selftest(&tok);
+	if (strcmp(mode, "bench") == 0)
+		return run_bench(&tok, bench_file, repeat);
+	return run_cases(&tok, strcmp(mode, "offsets") == 0);
 }

@@ -1,0 +1,598 @@
+/*
+ * pipelines.c
+ *		SQL functions for the pre-training and token-level heads: fill-mask,
+ *		next-sentence prediction, named entities, extractive question
+ *		answering, and raw per-token logits.
+ *
+ * Each follows the Hugging Face pipeline of the same task (FillMaskPipeline,
+ * TokenClassificationPipeline with aggregation_strategy="simple",
+ * QuestionAnsweringPipeline) so that results match what a transformers user
+ * gets.  Character offsets are 0-based, end exclusive, in characters of the
+ * text as stored: substr(text, start_char + 1, end_char - start_char)
+ * returns the span as written.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "bert.h"
+#include "bert_sql.h"
+#include "decoder.h"
+
+#define BERT_QA_MAX_SEQ_LEN 384		/* QuestionAnsweringPipeline default */
+#define BERT_QA_DOC_STRIDE 128
+#define BERT_QA_MAX_CONTEXT_TOKENS 100000
+
+/*
+ * Character index of every byte offset 0..len of UTF-8 text: the number of
+ * characters that start before it.
+ */
+static int32 *
+char_index(const char *utf8, size_t len)
+{
+	int32	   *map = palloc(sizeof(int32) * (len + 1));
+	int32		chars = 0;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		map[i] = chars;
+		if (((unsigned char) utf8[i] & 0xC0) != 0x80)
+			chars++;
+		else
+			map[i] = chars - 1;
+	}
+	map[len] = chars;
+	return map;
+}
+
+/* True for [CLS], [SEP], [PAD] and [MASK]: tokens that are not text. */
+static bool
+is_special(const BertTokenizer *tok, int32 id)
+{
+	return id == tok->cls_id || id == tok->sep_id || id == tok->pad_id ||
+		id == tok->mask_id;
+}
+
+/* Vocabulary text of a token id, in the database encoding. */
+static Datum
+token_datum(const BertTokenizer *tok, int32 id)
+{
+	return PointerGetDatum(BertUtf8ToText(tok->tokens[id], strlen(tok->tokens[id])));
+}
+
+/* Indices of the k largest of x (n), largest first. */
+static int *
+top_k(const float *x, int n, int k)
+{
+	int		   *best = palloc(sizeof(int) * k);
+	int			have = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		int			j;
+
+		if (have == k && x[i] <= x[best[k - 1]])
+			continue;
+		j = (have < k) ? have++ : k - 1;
+		while (j > 0 && x[best[j - 1]] < x[i])
+		{
+			best[j] = best[j - 1];
+			j--;
+		}
+		best[j] = i;
+	}
+	return best;
+}
+
+/*
+ * Text of input_ids decoded as tokenizer.decode(): special tokens dropped
+ * when skip_special (also [UNK], as Hugging Face does), pieces joined.
+ */
+static char *
+decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
+{
+	const char **pieces = palloc(sizeof(char *) * Max(n, 1));
+	int			kept = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!skip_special || !(is_special(tok, ids[i]) || ids[i] == tok->unk_id))
+			pieces[kept++] = tok->tokens[ids[i]];
+	return BertDecodePieces(pieces, kept, tok->continuing_subword_prefix, true);
+}
+
+/*
+ * bert_fill_mask(text [, model] [, top_k int DEFAULT 5])
+ *   -> TABLE(position int, token text, token_id int, score real, sequence text)
+ * For every [MASK] in the text (position = its index in input_ids), the
+ * top_k vocabulary entries by softmax probability of the masked-LM head
+ * (BertLMPredictionHead: dense, activation, LayerNorm, decoder tied to the
+ * word embeddings, bias).  `sequence` is the input with that mask filled,
+ * decoded as FillMaskPipeline does (special tokens kept when the text has
+ * several masks).
+ */
+PG_FUNCTION_INFO_V1(bert_fill_mask);
+Datum
+bert_fill_mask(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		has_model = (PG_NARGS() == 3);
+	int			k = PG_GETARG_INT32(has_model ? 2 : 1);
+	BertModel  *model = BertGetModel(has_model ? text_to_cstring(PG_GETARG_TEXT_PP(1))
+									 : bert_fill_mask_model,
+									 "bert.fill_mask_model");
+	const BertTokenizer *tok = &model->tokenizer;
+	BertInput	input;
+	const float *hidden;
+	float	   *logits;
+	float	   *scratch;
+	int			masks = 0;
+	int32	   *filled;
+
+	BertRequireHead(model, BERT_HEAD_MASKED_LM, "bert_fill_mask",
+					"a masked-language-model head (BertForMaskedLM, BertForPreTraining or DistilBertForMaskedLM)");
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("top_k must be at least 1")));
+	k = Min(k, model->config.vocab_size);
+	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
+	for (int i = 0; i < input.len; i++)
+		masks += (input.input_ids[i] == tok->mask_id);
+	if (tok->mask_id < 0 || masks == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("input has no [MASK] token"),
+				 errdetail("bert_fill_mask() predicts the word at each [MASK] written in the text (within the first %d tokens).",
+						   BertMaxLength(model)),
+				 errhint("Write [MASK] where a word is missing, e.g. 'The capital of France is [MASK].'")));
+
+	hidden = BertForward(model, &input);
+	logits = palloc(sizeof(float) * model->config.vocab_size);
+	scratch = palloc(sizeof(float) * model->config.hidden_size);
+	filled = palloc(sizeof(int32) * input.len);
+	InitMaterializedSRF(fcinfo, 0);
+	for (int pos = 0; pos < input.len; pos++)
+	{
+		int		   *best;
+
+		if (input.input_ids[pos] != tok->mask_id)
+			continue;
+		BertMaskedLmLogits(logits, scratch, &model->config, &model->weights,
+						   hidden + (size_t) pos * model->config.hidden_size);
+		BertSoftmax(logits, model->config.vocab_size);
+		best = top_k(logits, model->config.vocab_size, k);
+		for (int r = 0; r < k; r++)
+		{
+			Datum		values[5];
+			bool		nulls[5] = {0};
+			char	   *sequence;
+
+			memcpy(filled, input.input_ids, sizeof(int32) * input.len);
+			filled[pos] = best[r];
+			sequence = decode_ids(tok, filled, input.len, masks == 1);
+			values[0] = Int32GetDatum(pos);
+			values[1] = token_datum(tok, best[r]);
+			values[2] = Int32GetDatum(best[r]);
+			values[3] = Float4GetDatum(logits[best[r]]);
+			values[4] = PointerGetDatum(BertUtf8ToText(sequence, strlen(sequence)));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * bert_next_sentence(text, text [, model]) -> real
+ * Probability that the second text follows the first: softmax of the
+ * next-sentence head (cls.seq_relationship on pooler_output), label 0 =
+ * "is next".  The pair is encoded [CLS] A [SEP] B [SEP] with
+ * token_type_ids 0/1, truncated longest-first.
+ */
+PG_FUNCTION_INFO_V1(bert_next_sentence);
+Datum
+bert_next_sentence(PG_FUNCTION_ARGS)
+{
+	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 2, bert_fill_mask_model),
+									 "bert.fill_mask_model");
+	BertInput	input;
+	const float *hidden;
+	float		logits[2];
+
+	if (model->config.head != BERT_HEAD_PRETRAINING)
+		BertRequireHead(model, BERT_HEAD_PRETRAINING, "bert_next_sentence",
+						"a next-sentence-prediction head (BertForPreTraining)");
+	BertEncodeText(model, PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1), &input);
+	hidden = BertForward(model, &input);
+	BertNextSentenceLogits(logits, &model->config, &model->weights, hidden);
+	BertSoftmax(logits, 2);
+	PG_RETURN_FLOAT4(logits[0]);
+}
+
+/* One token's prediction, as TokenClassificationPipeline gathers it. */
+typedef struct TokenEntity
+{
+	int			label;
+	float		score;
+	const char *word;
+	int			start_char;
+	int			end_char;
+} TokenEntity;
+
+/* B-/I- prefix and tag of a label; a label without one counts as I-. */
+static const char *
+entity_tag(const char *label, bool *is_begin)
+{
+	*is_begin = (strncmp(label, "B-", 2) == 0);
+	if (*is_begin || strncmp(label, "I-", 2) == 0)
+		return label + 2;
+	return label;
+}
+
+/* Emits one grouped entity unless its group is "O". */
+static void
+emit_entity(ReturnSetInfo *rsinfo, const BertModel *model,
+			const TokenEntity *group, int n, const char *prefix)
+{
+	const char *label = model->config.id2label[group[0].label];
+	const char *dash = strchr(label, '-');
+	const char *entity_group = dash ? dash + 1 : label;
+	const char **words = palloc(sizeof(char *) * n);
+	double		score = 0.0;
+	char	   *entity;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	if (strcmp(entity_group, "O") == 0)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		words[i] = group[i].word;
+		score += group[i].score;
+	}
+	entity = BertDecodePieces(words, n, prefix, false);
+	values[0] = PointerGetDatum(BertUtf8ToText(entity, strlen(entity)));
+	values[1] = PointerGetDatum(BertUtf8ToText(entity_group, strlen(entity_group)));
+	values[2] = Float4GetDatum((float4) (score / n));
+	values[3] = Int32GetDatum(group[0].start_char);
+	values[4] = Int32GetDatum(group[n - 1].end_char);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * bert_ner(text [, model])
+ *   -> TABLE(entity text, label text, score real, start_char int, end_char int)
+ * Named entities of a token classifier, grouped as Hugging Face's
+ * TokenClassificationPipeline with aggregation_strategy="simple": each
+ * token takes its argmax label; adjacent tokens with the same tag are
+ * merged unless the later one is B-; groups labelled O are dropped; the
+ * score is the mean of the tokens' probabilities; `entity` is the tokens
+ * decoded (word pieces joined).
+ */
+PG_FUNCTION_INFO_V1(bert_ner);
+Datum
+bert_ner(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_ner_model),
+									 "bert.ner_model");
+	const BertTokenizer *tok = &model->tokenizer;
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	int			labels = model->config.num_labels;
+	size_t		len;
+	char	   *utf8;
+	int32	   *chars;
+	BertInput	input;
+	const float *hidden;
+	float	   *logits;
+	TokenEntity *entities;
+	int			n = 0,
+				group_start = 0;
+
+	BertRequireHead(model, BERT_HEAD_TOKEN_CLASSIFICATION, "bert_ner",
+					"a token classifier (BertForTokenClassification or DistilBertForTokenClassification)");
+	utf8 = BertTextToUtf8(t, &len);
+	chars = char_index(utf8, len);
+	BertEncodeText(model, t, NULL, &input);
+	hidden = BertForward(model, &input);
+	logits = palloc(sizeof(float) * input.len * labels);
+	BertTokenLogits(logits, &model->config, &model->weights, hidden, input.len);
+
+	entities = palloc(sizeof(TokenEntity) * input.len);
+	for (int i = 0; i < input.len; i++)
+	{
+		float	   *p = logits + (size_t) i * labels;
+		TokenEntity *e = &entities[n];
+		int32		id = input.input_ids[i];
+
+		if (is_special(tok, id) || input.start[i] < 0)
+			continue;
+		BertSoftmax(p, labels);
+		e->label = 0;
+		for (int l = 1; l < labels; l++)
+			if (p[l] > p[e->label])
+				e->label = l;
+		e->score = p[e->label];
+		e->start_char = chars[input.start[i]];
+		e->end_char = chars[input.end[i]];
+		/* an unknown word shows as written, as the pipeline does */
+		e->word = (id == tok->unk_id)
+			? pnstrdup(utf8 + input.start[i], input.end[i] - input.start[i])
+			: tok->tokens[id];
+		n++;
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 1; i <= n; i++)
+	{
+		bool		begin,
+					last_begin;
+		const char *tag,
+				   *last_tag;
+
+		if (i < n)
+		{
+			tag = entity_tag(model->config.id2label[entities[i].label], &begin);
+			last_tag = entity_tag(model->config.id2label[entities[i - 1].label], &last_begin);
+			if (strcmp(tag, last_tag) == 0 && !begin)
+				continue;
+		}
+		emit_entity(rsinfo, model, entities + group_start, i - group_start,
+					tok->continuing_subword_prefix);
+		group_start = i;
+	}
+	return (Datum) 0;
+}
+
+/* Best answer span of one window, as QuestionAnsweringPipeline scores it. */
+typedef struct QaSpan
+{
+	double		score;
+	int			start_token;	/* index into the context's word pieces */
+	int			end_token;
+} QaSpan;
+
+/*
+ * Scores one window: softmax of start and end logits over [CLS] and the
+ * context tokens (everything else masked), [CLS] then zeroed; the best
+ * start <= end < start + max_answer_len maximises p_start * p_end.
+ */
+static void
+score_window(const float *start_logits, const float *end_logits,
+			 int ctx_first, int ctx_count, int ctx_offset,
+			 int max_answer_len, QaSpan *best)
+{
+	double		max_s = start_logits[0],
+				max_e = end_logits[0],
+				sum_s = 0.0,
+				sum_e = 0.0;
+	double	   *ps = palloc(sizeof(double) * ctx_count);
+	double	   *pe = palloc(sizeof(double) * ctx_count);
+
+	for (int i = 0; i < ctx_count; i++)
+	{
+		max_s = Max(max_s, start_logits[ctx_first + i]);
+		max_e = Max(max_e, end_logits[ctx_first + i]);
+	}
+	sum_s = exp(start_logits[0] - max_s);
+	sum_e = exp(end_logits[0] - max_e);
+	for (int i = 0; i < ctx_count; i++)
+	{
+		ps[i] = exp(start_logits[ctx_first + i] - max_s);
+		pe[i] = exp(end_logits[ctx_first + i] - max_e);
+		sum_s += ps[i];
+		sum_e += pe[i];
+	}
+	for (int i = 0; i < ctx_count; i++)
+		for (int j = i; j < ctx_count && j < i + max_answer_len; j++)
+		{
+			double		score = (ps[i] / sum_s) * (pe[j] / sum_e);
+
+			if (score > best->score)
+			{
+				best->score = score;
+				best->start_token = ctx_offset + i;
+				best->end_token = ctx_offset + j;
+			}
+		}
+}
+
+/*
+ * bert_answer(question text, context text [, model] [, max_answer_len int
+ * DEFAULT 15]) -> TABLE(answer text, score real, start_char int, end_char int)
+ * Extractive question answering (BertForQuestionAnswering /
+ * DistilBertForQuestionAnswering, qa_outputs), as QuestionAnsweringPipeline
+ * with its defaults: windows of at most 384 tokens (or the model's limit)
+ * over the context with a stride of 128 overlapping tokens; in each window
+ * the best span inside the context by p_start * p_end; the best window
+ * wins.  `answer` is the context text of that span, as written.
+ */
+PG_FUNCTION_INFO_V1(bert_answer);
+Datum
+bert_answer(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		has_model = (PG_NARGS() == 4);
+	int			max_answer_len = PG_GETARG_INT32(has_model ? 3 : 2);
+	BertModel  *model = BertGetModel(has_model ? text_to_cstring(PG_GETARG_TEXT_PP(2))
+									 : bert_qa_model, "bert.qa_model");
+	const BertTokenizer *tok = &model->tokenizer;
+	size_t		q_len,
+				c_len;
+	char	   *question = BertTextToUtf8(PG_GETARG_TEXT_PP(0), &q_len);
+	char	   *context = BertTextToUtf8(PG_GETARG_TEXT_PP(1), &c_len);
+	int			max_len = Min(BERT_QA_MAX_SEQ_LEN, BertMaxLength(model));
+	int			stride = Min(BERT_QA_DOC_STRIDE, max_len / 2);
+	BertTokens	q = {0},
+				c = {0};
+	int			window_len;
+	BertInput	input;
+	QaSpan		best = {-1.0, 0, 0};
+	float	   *start_logits,
+			   *end_logits;
+	int32	   *chars;
+	Datum		values[4];
+	bool		nulls[4] = {0};
+	size_t		a_start,
+				a_end;
+
+	BertRequireHead(model, BERT_HEAD_QUESTION_ANSWERING, "bert_answer",
+					"a question-answering head (BertForQuestionAnswering or DistilBertForQuestionAnswering)");
+	if (max_answer_len < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_answer_len must be at least 1")));
+	BertTokenize(tok, question, q_len, max_len, &q);
+	BertTokenize(tok, context, c_len, BERT_QA_MAX_CONTEXT_TOKENS, &c);
+	if (c.n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("context is empty"),
+				 errdetail("The context has no tokens to take an answer from."),
+				 errhint("Pass the text that contains the answer as the second argument.")));
+	window_len = max_len - q.n - 3;
+	if (window_len < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("question is too long"),
+				 errdetail("The question has %d tokens; with the context it must fit in %d.",
+						   q.n, max_len),
+				 errhint("Shorten the question.")));
+
+	input.input_ids = palloc(sizeof(int32) * max_len);
+	input.token_type_ids = palloc(sizeof(int32) * max_len);
+	start_logits = palloc(sizeof(float) * max_len);
+	end_logits = palloc(sizeof(float) * max_len);
+	for (int first = 0;; first += Max(1, window_len - stride))
+	{
+		int			count = Min(window_len, c.n - first);
+		int			pos = 0;
+
+		input.input_ids[pos] = tok->cls_id;
+		input.token_type_ids[pos++] = 0;
+		for (int i = 0; i < q.n; i++)
+		{
+			input.input_ids[pos] = q.ids[i];
+			input.token_type_ids[pos++] = 0;
+		}
+		input.input_ids[pos] = tok->sep_id;
+		input.token_type_ids[pos++] = 0;
+		for (int i = 0; i < count; i++)
+		{
+			input.input_ids[pos] = c.ids[first + i];
+			input.token_type_ids[pos++] = 1;
+		}
+		input.input_ids[pos] = tok->sep_id;
+		input.token_type_ids[pos++] = 1;
+		input.len = pos;
+
+		BertQaLogits(start_logits, end_logits, &model->config, &model->weights,
+					 BertForward(model, &input), input.len);
+		score_window(start_logits, end_logits, q.n + 2, count, first,
+					 max_answer_len, &best);
+		if (first + count >= c.n)
+			break;
+	}
+
+	chars = char_index(context, c_len);
+	a_start = c.start[best.start_token];
+	a_end = c.end[best.end_token];
+	InitMaterializedSRF(fcinfo, 0);
+	values[0] = PointerGetDatum(BertUtf8ToText(context + a_start, a_end - a_start));
+	values[1] = Float4GetDatum((float4) best.score);
+	values[2] = Int32GetDatum(chars[a_start]);
+	values[3] = Int32GetDatum(chars[a_end]);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+/*
+ * bert_token_logits(text [, text_pair], model)
+ *   -> TABLE(position int, token text, token_type_id int, start_char int,
+ *			  end_char int, logits real[])
+ * Raw per-token output of a token classifier (num_labels logits) or a
+ * question-answering model ([start_logit, end_logit]), for every token of
+ * [CLS] A [SEP] (B [SEP]); offsets are NULL for [CLS]/[SEP] and index the
+ * token's own text.
+ */
+PG_FUNCTION_INFO_V1(bert_token_logits);
+Datum
+bert_token_logits(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		pair = (PG_NARGS() == 3);
+	BertModel  *model = BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(pair ? 2 : 1)),
+									 "the model argument");
+	text	   *a = PG_GETARG_TEXT_PP(0);
+	text	   *b = pair ? PG_GETARG_TEXT_PP(1) : NULL;
+	size_t		a_len,
+				b_len = 0;
+	int32	   *a_chars,
+			   *b_chars = NULL;
+	char	   *utf8;
+	BertInput	input;
+	const float *hidden;
+	int			width;
+	float	   *logits;
+
+	if (model->config.head == BERT_HEAD_QUESTION_ANSWERING)
+		width = 2;
+	else
+	{
+		BertRequireHead(model, BERT_HEAD_TOKEN_CLASSIFICATION, "bert_token_logits",
+						"a token classifier or a question-answering model");
+		width = model->config.num_labels;
+	}
+	utf8 = BertTextToUtf8(a, &a_len);
+	a_chars = char_index(utf8, a_len);
+	if (b)
+	{
+		utf8 = BertTextToUtf8(b, &b_len);
+		b_chars = char_index(utf8, b_len);
+	}
+	BertEncodeText(model, a, b, &input);
+	hidden = BertForward(model, &input);
+	logits = palloc(sizeof(float) * input.len * width);
+	if (width == 2 && model->config.head == BERT_HEAD_QUESTION_ANSWERING)
+	{
+		float	   *s = palloc(sizeof(float) * input.len);
+		float	   *e = palloc(sizeof(float) * input.len);
+
+		BertQaLogits(s, e, &model->config, &model->weights, hidden, input.len);
+		for (int i = 0; i < input.len; i++)
+		{
+			logits[2 * i] = s[i];
+			logits[2 * i + 1] = e[i];
+		}
+	}
+	else
+		BertTokenLogits(logits, &model->config, &model->weights, hidden, input.len);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < input.len; i++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {0};
+		int32	   *chars = input.token_type_ids[i] ? b_chars : a_chars;
+
+		values[0] = Int32GetDatum(i);
+		values[1] = token_datum(&model->tokenizer, input.input_ids[i]);
+		values[2] = Int32GetDatum(input.token_type_ids[i]);
+		if (input.start[i] < 0)
+			nulls[3] = nulls[4] = true;
+		else
+		{
+			values[3] = Int32GetDatum(chars[input.start[i]]);
+			values[4] = Int32GetDatum(chars[input.end[i]]);
+		}
+		values[5] = PointerGetDatum(BertFloatArray(logits + (size_t) i * width, width));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
