@@ -83,6 +83,11 @@ FROM reviews;
 SELECT round(bert_cosine_similarity(emb, q.v)::numeric, 3) AS similarity, left(review, 90) AS review
 FROM reviews, (SELECT bert_embed('a moving film with wonderful acting') AS v) q
 ORDER BY bert_cosine_similarity(emb, q.v) DESC LIMIT 5;
-SQL
 
-if [ -x test/demo_more.sh ]; then bash test/demo_more.sh; fi
+\echo
+\echo '== fill-mask and next-sentence prediction with bert-mini-mlm (pre-trained here for an hour: frequent words dominate)'
+SELECT position, token, round(score::numeric, 4) AS score, sequence
+FROM bert_fill_mask('The movie was [MASK] and I loved every minute of it.', 3);
+SELECT round(bert_next_sentence('The film opens in a small town.', 'Its mayor has a secret.')::numeric, 3) AS follows,
+       round(bert_next_sentence('The film opens in a small town.', 'Stocks fell sharply on Monday.')::numeric, 3) AS random_pair;
+SQL

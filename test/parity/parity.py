@@ -30,6 +30,10 @@ SUITES = [
     ("testmodels/golden/distilbert-tiny-random-cls.jsonl", "testmodels", "distilbert-tiny-random-cls", "cls"),
     ("models/golden/bert-mini-sentiment.jsonl", "models", "bert-mini-sentiment", "cls"),
     ("models/golden/bert-mini-embed.jsonl", "models", "bert-mini-embed", "base"),
+    ("testmodels/golden/bert-tiny-random-pretrain.jsonl", "testmodels", "bert-tiny-random-pretrain", "pretrain"),
+    ("models/golden/bert-mini-mlm.jsonl", "models", "bert-mini-mlm", "pretrain"),
+    ("testmodels/golden/bert-tiny-random-ner.jsonl", "testmodels", "bert-tiny-random-ner", "ner"),
+    ("testmodels/golden/bert-tiny-random-qa.jsonl", "testmodels", "bert-tiny-random-qa", "qa"),
 ]
 
 
@@ -39,9 +43,30 @@ def lit(s):
 
 
 def query(kind, row, model):
-    t, m = lit(row["text"]), lit(model)
+    """One SELECT returning the row's outputs as a JSON object."""
+    m = lit(model)
+    if kind == "qa":
+        q, c = lit(row["question"]), lit(row["context"])
+        return ("SELECT json_build_object("
+                "'tokens', (SELECT json_agg(json_build_object('token', token, 'type', token_type_id, "
+                "'start', start_char, 'end', end_char, 'logits', logits) ORDER BY position) "
+                "FROM bert_token_logits(%(q)s, %(c)s, %(m)s)), "
+                "'answer', (SELECT row_to_json(a) FROM bert_answer(%(q)s, %(c)s, %(m)s) a))::jsonb::text;"
+                % {"q": q, "c": c, "m": m})
+    t = lit(row["text"])
+    if kind == "pretrain" and "text_pair" in row:
+        return ("SELECT json_build_object('nsp', bert_next_sentence(%s, %s, %s))::jsonb::text;"
+                % (t, lit(row["text_pair"]), m))
     fields = ["'ids', bert_token_ids(%s, %s)" % (t, m)]
-    if kind == "base":
+    if kind == "pretrain":
+        if row["mask_predictions"]:
+            fields.append("'masks', (SELECT json_agg(json_build_object('position', position, "
+                          "'id', token_id, 'token', token, 'score', score) ORDER BY position, score DESC) "
+                          "FROM bert_fill_mask(%s, %s, 5))" % (t, m))
+    elif kind == "ner":
+        fields.append("'logits', (SELECT json_agg(logits ORDER BY position) "
+                      "FROM bert_token_logits(%s, %s))" % (t, m))
+    elif kind == "base":
         fields.append("'hidden', bert_last_hidden_state(%s, %s)" % (t, m))
         fields.append("'embed', bert_embed(%s, %s)" % (t, m))
         if "pooler_output" in row:
@@ -50,7 +75,7 @@ def query(kind, row, model):
         fields.append("'logits', bert_logits(%s, %s)" % (t, m))
         fields.append("'label', bert_sentiment(%s, %s)" % (t, m))
         fields.append("'probs', (SELECT array_agg(score) FROM bert_sentiment_scores(%s, %s))" % (t, m))
-    return "SELECT json_build_object(%s)::text;" % ", ".join(fields)
+    return "SELECT json_build_object(%s)::jsonb::text;" % ", ".join(fields)
 
 
 def run_sql(lines):
@@ -78,6 +103,38 @@ def max_diff(a, b):
     return worst
 
 
+VOCAB = open(os.path.join(SHARED, "testmodels", "bert-tiny-random-qa", "vocab.txt"),
+             encoding="utf-8").read().split("\n")
+NER_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+
+
+def softmax(x):
+    m = max(x)
+    e = [pow(2.718281828459045, v - m) for v in x]
+    return [v / sum(e) for v in e]
+
+
+def compare_qa(row, got, close, problems):
+    """Logits of every token; the answer span of bert_answer when nothing was truncated."""
+    tokens = got["tokens"]
+    if [VOCAB[i] for i in row["input_ids"]] != [t["token"] for t in tokens]:
+        problems.append("tokens differ")
+        return problems
+    if [t["type"] for t in tokens] != row["token_type_ids"]:
+        problems.append("token_type_ids differ")
+        return problems
+    close("start_logits", row["start_logits"], [t["logits"][0] for t in tokens], TOL)
+    close("end_logits", row["end_logits"], [t["logits"][1] for t in tokens], TOL)
+    truncated = len(row["input_ids"]) >= 512
+    if row["best_span_token_positions"] and not truncated:
+        i, j = row["best_span_token_positions"]
+        span = (tokens[i]["start"], tokens[j]["end"])
+        answer = (got["answer"]["start_char"], got["answer"]["end_char"])
+        if span != answer:
+            problems.append("answer span %s, expected tokens %d..%d = %s" % (answer, i, j, span))
+    return problems
+
+
 def compare(kind, row, got):
     """List of problems of one row (empty when it matches)."""
     problems = []
@@ -89,10 +146,36 @@ def compare(kind, row, got):
         elif d > tol:
             problems.append("%s: max |diff| %.3g > %.0e" % (name, d, tol))
 
+    if kind == "qa":
+        return compare_qa(row, got, close, problems)
+    if "nsp" in got:
+        close("is_next_prob", row["is_next_prob"], got["nsp"], TOL)
+        return problems
     if got["ids"] != row["input_ids"]:
         problems.append("input_ids differ: expected %s got %s" % (row["input_ids"], got["ids"]))
         return problems
-    if kind == "base":
+    if kind == "pretrain":
+        masks = got.get("masks") or []
+        for m in row["mask_predictions"]:
+            mine = [x for x in masks if x["position"] == m["position"]]
+            if [x["id"] for x in mine] != m["token_ids"]:
+                problems.append("mask %d: top-5 ids %s, expected %s"
+                                % (m["position"], [x["id"] for x in mine], m["token_ids"]))
+            else:
+                close("mask %d scores" % m["position"], m["scores"], [x["score"] for x in mine], TOL)
+        if len(masks) != 5 * len(row["mask_predictions"]):
+            problems.append("%d predictions for %d masks" % (len(masks), len(row["mask_predictions"])))
+    elif kind == "ner":
+        labels, scores = [], []
+        for logits in got["logits"]:
+            probs = softmax(logits)
+            best = max(range(len(probs)), key=lambda i: probs[i])
+            labels.append(NER_LABELS[best])
+            scores.append(probs[best])
+        if labels != row["token_labels"]:
+            problems.append("token labels differ")
+        close("token_scores", row["token_scores"], scores, TOL)
+    elif kind == "base":
         hidden = got["hidden"]
         mean = [sum(col) / len(hidden) for col in zip(*hidden)]
         close("mean_pooled", row["mean_pooled"], mean, TOL)

@@ -419,6 +419,12 @@ for (let i = 0; i < 600; i++) {
   }
   extCases.push({ kind: "ext-marks", text: s });
 }
+// a mark of class 0 (dropped later) still stops reordering across it
+const mnStarters = pools.mn.filter((m) => !pools.mnNonzero.includes(m));
+for (let i = 0; i < 150; i++) {
+  extCases.push({ kind: "ext-marks", text: "a" + S(pick(mcReorder)) +
+    S(chance(0.5) ? 0x034f : pick(mnStarters)) + S(pick(mcReorder)) + pick(["", "b", " a"]) });
+}
 for (let n = EXT_MAX_CHARS - 2; n <= EXT_MAX_CHARS + 2; n++) {
   extCases.push({ kind: "ext-long", text: "ab".repeat(n >> 1) + (n & 1 ? "a" : "") });
   extCases.push({ kind: "ext-long", text: "x" + "e\u0301".repeat(n - 1) + " y" });
