@@ -23,7 +23,7 @@ DATA = bert--1.0.sql
 REGRESS = setup tokenizer embed sentiment settings errors
 REGRESS_OPTS = --load-extension=bert
 
-PG_CFLAGS = -O3 -Wall -Wextra
+PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra
 # server headers as system headers: -Wextra then reports our code only
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
 # OpenBLAS is opened with dlopen() at first use (see src/blas.c): no -lopenblas

@@ -14,8 +14,10 @@
  * maps run once over all rows, attention runs per sequence and per head, so
  * no row attends outside its own sequence and no attention mask is needed.
  * All matrix products go to OpenBLAS; the elementwise kernels are compiled
- * for several instruction sets and picked at load time (target_clones), so
- * the library runs on any x86-64 CPU and uses AVX-512 where there is one.
+ * for the x86-64 feature levels v4 (AVX-512), v3 (AVX2 + FMA) and the
+ * baseline, picked by CPU features at load time (target_clones), so the
+ * library runs on any x86-64 CPU and uses AVX-512 where there is one.
+ * Reductions carry "omp simd" so they vectorise without -ffast-math.
  */
 #include "postgres.h"
 
@@ -29,7 +31,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define BERT_MULTIVERSION \
-	__attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+	__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define BERT_MULTIVERSION
 #endif
@@ -127,9 +129,11 @@ BertLayerNorm(float *x, const float *g, const float *b, int rows, int n,
 					var = 0.0f,
 					inv;
 
+#pragma omp simd reduction(+:mean)
 		for (int j = 0; j < n; j++)
 			mean += xi[j];
 		mean /= n;
+#pragma omp simd reduction(+:var)
 		for (int j = 0; j < n; j++)
 			var += (xi[j] - mean) * (xi[j] - mean);
 		var /= n;
@@ -175,8 +179,10 @@ BertSoftmax(float *x, int n)
 				sum = 0.0f,
 				inv;
 
+#pragma omp simd reduction(max:max)
 	for (int i = 1; i < n; i++)
 		max = x[i] > max ? x[i] : max;
+#pragma omp simd reduction(+:sum)
 	for (int i = 0; i < n; i++)
 	{
 		x[i] = bert_expf(x[i] - max);
