@@ -97,6 +97,40 @@ fill_rows(float *restrict y, const float *restrict b,
 }
 
 /*
+ * y (rows, out) += x (rows, in) W^T.
+ *
+ * For few rows, OpenBLAS's packed GEMM spends more time copying W into its
+ * panel layout on every call than multiplying, and W is too large to stay
+ * packed between calls without a private copy per backend.  Its unpacked
+ * "small matrix" kernels read W in place but only take products of at most
+ * 100^3 multiply-adds, so short inputs are cut into tiles of 32 output
+ * features and as many rows as fit under that bound.  Measured on
+ * AVX-512: 25 tokens x 256 -> 1024 runs at 186 GFLOP/s tiled, 119 in one
+ * call; past about 32K row-inputs (rows * in) one call is faster again.
+ */
+static void
+linear_accumulate(float *y, const float *x, const float *w, int rows, int in,
+				  int out)
+{
+	int			tile_rows;
+
+	if ((int64) rows * in > 32768 || out % 32 != 0)
+	{
+		BertSgemm(1, rows, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
+		return;
+	}
+	tile_rows = Max(1, Min(32, 1000000 / (32 * in)));
+	for (int r = 0; r < rows; r += tile_rows)
+	{
+		int			m = Min(tile_rows, rows - r);
+
+		for (int n = 0; n < out; n += 32)
+			BertSgemm(1, m, 32, in, 1.0f, x + (size_t) r * in, in,
+					  w + (size_t) n * in, in, 1.0f, y + (size_t) r * out + n, out);
+	}
+}
+
+/*
  * y (rows, out) = x (rows, in) W^T + b, W (out, in) as nn.Linear stores it.
  */
 void
@@ -104,7 +138,7 @@ BertLinear(float *y, const float *x, const float *w, const float *b,
 		   int rows, int in, int out)
 {
 	fill_rows(y, b, NULL, rows, out);
-	BertSgemm(1, rows, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
+	linear_accumulate(y, x, w, rows, in, out);
 }
 
 /* y = x W^T + b + residual, the projection that closes each sub-block. */
@@ -113,7 +147,7 @@ linear_residual(float *y, const float *x, const float *w, const float *b,
 				const float *residual, int rows, int in, int out)
 {
 	fill_rows(y, b, residual, rows, out);
-	BertSgemm(1, rows, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
+	linear_accumulate(y, x, w, rows, in, out);
 }
 
 /* In place, per row of n: (x - mean) / sqrt(var + eps) * g + b. */
