@@ -363,6 +363,191 @@ bert_token_ids(PG_FUNCTION_ARGS)
 										  TYPALIGN_INT));
 }
 
+/*
+ * Runs the encoder over many inputs packed without padding, at most
+ * BERT_BATCH_TOKENS token rows per forward pass, and calls `emit` with the
+ * hidden states (len, hidden_size) of every input in order.
+ */
+#define BERT_BATCH_TOKENS 1024
+
+typedef void (*BatchEmit) (void *arg, int index, const float *hidden, int len);
+
+static void
+forward_batched(BertModel *model, BertInput *inputs, int n, BatchEmit emit,
+				void *arg)
+{
+	int		   *seq_start = palloc(sizeof(int) * (n + 1));
+	int32	   *ids = NULL;
+	int32	   *types = NULL;
+	int			first = 0;
+
+	BertBlasSetThreads(bert_threads);
+	while (first < n)
+	{
+		int			last = first;
+		int			rows = 0;
+		BertBatch	batch;
+
+		/* take inputs while they fit (always at least one) */
+		while (last < n && (last == first || rows + inputs[last].len <= BERT_BATCH_TOKENS))
+			rows += inputs[last++].len;
+		ids = ids ? repalloc(ids, sizeof(int32) * rows) : palloc(sizeof(int32) * rows);
+		types = types ? repalloc(types, sizeof(int32) * rows) : palloc(sizeof(int32) * rows);
+		rows = 0;
+		for (int i = first; i < last; i++)
+		{
+			seq_start[i - first] = rows;
+			memcpy(ids + rows, inputs[i].input_ids, sizeof(int32) * inputs[i].len);
+			memcpy(types + rows, inputs[i].token_type_ids, sizeof(int32) * inputs[i].len);
+			rows += inputs[i].len;
+		}
+		seq_start[last - first] = rows;
+		batch.num_seqs = last - first;
+		batch.total_tokens = rows;
+		batch.seq_start = seq_start;
+		batch.input_ids = ids;
+		batch.token_type_ids = types;
+		BertEncoderForward(&model->config, &model->weights, &model->act, &batch);
+		for (int i = first; i < last; i++)
+			emit(arg, i, model->act.hidden + (size_t) seq_start[i - first] * model->config.hidden_size,
+				 inputs[i].len);
+		first = last;
+	}
+}
+
+/* State of a batched SQL call: the inputs and the result columns. */
+typedef struct BatchCall
+{
+	BertModel  *model;
+	int			n;				/* array elements */
+	bool	   *nulls;			/* (n) NULL elements */
+	BertInput  *inputs;			/* (count) the non-NULL elements */
+	int		   *index;			/* (count) their positions in the array */
+	int			count;
+	Datum	   *result;			/* (n) embedding or label per element */
+	Datum	   *score;			/* (n) probability of the label */
+} BatchCall;
+
+/* Encodes the non-NULL elements of a text[] argument. */
+static void
+batch_begin(FunctionCallInfo fcinfo, BatchCall *call, BertModel *model)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the input must be a one-dimensional text[]")));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems,
+					  &call->nulls, &call->n);
+	call->model = model;
+	call->inputs = palloc(sizeof(BertInput) * Max(call->n, 1));
+	call->index = palloc(sizeof(int) * Max(call->n, 1));
+	call->result = palloc0(sizeof(Datum) * Max(call->n, 1));
+	call->score = palloc0(sizeof(Datum) * Max(call->n, 1));
+	call->count = 0;
+	for (int i = 0; i < call->n; i++)
+	{
+		if (call->nulls[i])
+			continue;
+		BertEncodeText(model, DatumGetTextPP(elems[i]), NULL, &call->inputs[call->count]);
+		call->index[call->count++] = i;
+	}
+}
+
+/*
+ * Returns the rows (ordinality, result [, score]) in array order; the
+ * embedding variant's row type has two columns, so score is not read.
+ */
+static void
+batch_end(FunctionCallInfo fcinfo, BatchCall *call)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < call->n; i++)
+	{
+		Datum		values[3] = {Int32GetDatum(i + 1), call->result[i], call->score[i]};
+		bool		nulls[3] = {false, call->nulls[i], call->nulls[i]};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+static void
+emit_embedding(void *arg, int k, const float *hidden, int len)
+{
+	BatchCall  *call = arg;
+	int			h = call->model->config.hidden_size;
+	float	   *embedding = palloc(sizeof(float) * h);
+
+	BertPool(embedding, hidden, len, h, call->model->config.pooling);
+	if (call->model->config.normalize)
+		BertL2Normalize(embedding, h);
+	call->result[call->index[k]] = PointerGetDatum(BertFloatArray(embedding, h));
+}
+
+/*
+ * bert_embed(text[] [, model]) -> TABLE(ordinality int, embedding real[])
+ * bert_embed of every element, computed in batches: sequences of different
+ * lengths are packed without padding into forward passes of up to 1,024
+ * tokens, so the matrix products run on many rows at once.  Rows come back
+ * in array order; a NULL element gives a NULL embedding.
+ */
+PG_FUNCTION_INFO_V1(bert_embed_batch);
+Datum
+bert_embed_batch(PG_FUNCTION_ARGS)
+{
+	BatchCall	call;
+
+	batch_begin(fcinfo, &call,
+				BertGetModel(BertModelArg(fcinfo, 1, bert_embed_model), "bert.embed_model"));
+	forward_batched(call.model, call.inputs, call.count, emit_embedding, &call);
+	batch_end(fcinfo, &call);
+	return (Datum) 0;
+}
+
+static void
+emit_label(void *arg, int k, const float *hidden, pg_attribute_unused() int len)
+{
+	BatchCall  *call = arg;
+	const BertConfig *cfg = &call->model->config;
+	float	   *logits = palloc(sizeof(float) * cfg->num_labels);
+	int			best = 0;
+
+	BertSequenceLogits(logits, cfg, &call->model->weights, hidden);
+	BertSoftmax(logits, cfg->num_labels);
+	for (int i = 1; i < cfg->num_labels; i++)
+		if (logits[i] > logits[best])
+			best = i;
+	call->result[call->index[k]] =
+		PointerGetDatum(BertUtf8ToText(cfg->id2label[best], strlen(cfg->id2label[best])));
+	call->score[call->index[k]] = Float4GetDatum(logits[best]);
+}
+
+/*
+ * bert_sentiment(text[] [, model])
+ *   -> TABLE(ordinality int, label text, score real)
+ * bert_sentiment of every element in packed batches (see bert_embed(text[])),
+ * with the softmax probability of the chosen label.
+ */
+PG_FUNCTION_INFO_V1(bert_sentiment_batch);
+Datum
+bert_sentiment_batch(PG_FUNCTION_ARGS)
+{
+	BatchCall	call;
+	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_sentiment_model),
+									 "bert.sentiment_model");
+
+	BertRequireHead(model, BERT_HEAD_SEQUENCE_CLASSIFICATION, "bert_sentiment",
+					"a sequence classifier (BertForSequenceClassification or DistilBertForSequenceClassification)");
+	batch_begin(fcinfo, &call, model);
+	forward_batched(call.model, call.inputs, call.count, emit_label, &call);
+	batch_end(fcinfo, &call);
+	return (Datum) 0;
+}
+
 /* The float4 elements of a one-dimensional real[] without NULLs. */
 static float4 *
 float_array_values(ArrayType *a, int *n, const char *argname)
