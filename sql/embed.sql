@@ -84,6 +84,14 @@ SELECT max_abs_diff(h[1:1][1:32], cls) < 1e-4 AS cls_row,
                                    WHERE i = 5)) < 1e-4 AS first_row
 FROM (SELECT cls, bert_last_hidden_state(text, 'bert-tiny-random') AS h
       FROM g_tiny WHERE i = 5) AS t;
+SELECT max_abs_diff(e, (SELECT array_agg(m / n ORDER BY c)
+                        FROM (SELECT c, m, sqrt(sum(m * m) OVER ()) AS n
+                              FROM (SELECT (k - 1) % 32 AS c, avg(x::float8) AS m
+                                    FROM unnest(h) WITH ORDINALITY AS u(x, k)
+                                    GROUP BY 1) AS cols) AS normed)) < 1e-5 AS mean_l2
+FROM (SELECT bert_embed(text, 'bert-tiny-random') AS e,
+             bert_last_hidden_state(text, 'bert-tiny-random') AS h
+      FROM g_tiny WHERE i = 7) AS t;
 SELECT array_dims(bert_last_hidden_state(text, 'bert-tiny-random')) AS long_input
 FROM g_tiny WHERE i = 27;
 SET bert.embed_model = 'bert-tiny-random';
@@ -201,7 +209,8 @@ CREATE TABLE bert_par AS SELECT i AS id, text AS body FROM g_tiny;
 ALTER TABLE bert_par SET (parallel_workers = 2);
 CREATE TABLE bert_par_serial AS
 SELECT id, bert_embed(body, 'bert-tiny-random') AS e,
-       bert_token_ids(body, 'bert-tiny-random') AS ids
+       bert_token_ids(body, 'bert-tiny-random') AS ids,
+       bert_sentiment(body, 'bert-tiny-random-cls') AS label
 FROM bert_par;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
@@ -209,9 +218,12 @@ SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
 SELECT count(*) AS rows,
-       count(*) FILTER (WHERE p.e = s.e AND p.ids = s.ids) AS same
+       count(*) FILTER (WHERE max_abs_diff(p.e, s.e) < 1e-6) AS same_embedding,
+       count(*) FILTER (WHERE p.ids = s.ids) AS same_ids,
+       count(*) FILTER (WHERE p.label = s.label) AS same_label
 FROM (SELECT id, bert_embed(body, 'bert-tiny-random') AS e,
-             bert_token_ids(body, 'bert-tiny-random') AS ids
+             bert_token_ids(body, 'bert-tiny-random') AS ids,
+             bert_sentiment(body, 'bert-tiny-random-cls') AS label
       FROM bert_par) AS p
 JOIN bert_par_serial s USING (id);
 RESET parallel_setup_cost;

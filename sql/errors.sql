@@ -57,9 +57,13 @@ SELECT bert_embed('x', repeat('m', 255));
 SET bert.sentiment_model = 'no-such-model';
 SELECT bert_sentiment('x');
 RESET bert.sentiment_model;
--- a name that is a file, not a directory
-SELECT bert_embed('x', 'golden');
+-- a file, not a directory
+SET bert.model_dir = :'models';
+SELECT bert_embed('x', 'EVAL.md');
 \set VERBOSITY default
+-- a directory that is not a model
+SELECT bert_embed('x', 'golden');
+SET bert.model_dir = :'testmodels';
 
 -- bert.model_dir itself missing
 SET bert.model_dir = '/nonexistent/bert-models';

@@ -79,11 +79,14 @@ RESET bert.threads;
 -- bert.model_dir is superuser-only (the server reads files there); the
 -- model settings are not
 --
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS bert_regress_user;
+RESET client_min_messages;
 CREATE ROLE bert_regress_user;
 SET ROLE bert_regress_user;
-SET bert.model_dir = '/tmp';
+SET bert.model_dir = '/nonexistent/models';
 RESET bert.model_dir;
-ALTER ROLE bert_regress_user SET bert.model_dir = '/tmp';
+ALTER ROLE bert_regress_user SET bert.model_dir = '/nonexistent/models';
 SET bert.embed_model = 'bert-tiny-random';
 SET bert.sentiment_model = 'bert-tiny-random-cls';
 SET bert.max_length = 6;
@@ -99,7 +102,7 @@ RESET bert.sentiment_model;
 -- checked against the role that set it when the library defines the setting
 \c -
 SET ROLE bert_regress_user;
-SET bert.model_dir = '/tmp';
+SET bert.model_dir = '/nonexistent/models';
 SELECT bert_token_ids('Hello, world', 'bert-tiny-random');
 SHOW bert.model_dir;
 RESET ROLE;

@@ -15,23 +15,52 @@
 SELECT extname, extversion, extrelocatable
 FROM pg_extension WHERE extname = 'bert';
 
--- every SQL function of bert--1.0.sql, with volatility, parallel safety,
--- strictness, set-returning, and whether it has a comment
-SELECT p.oid::regprocedure AS function,
-       p.provolatile AS vol, p.proparallel AS par, p.proisstrict AS strict,
-       p.proretset AS setof, p.prorettype::regtype AS returns,
+-- the SQL functions these tests cover, with volatility, parallel safety,
+-- strictness, set-returning, and whether they have a comment
+SELECT f AS function, p.provolatile AS vol, p.proparallel AS par,
+       p.proisstrict AS strict, p.proretset AS setof,
+       p.prorettype::regtype AS returns,
        obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented
+FROM unnest(ARRAY[
+        'bert_tokenize(text)', 'bert_tokenize(text,text)',
+        'bert_token_ids(text)', 'bert_token_ids(text,text)',
+        'bert_embed(text)', 'bert_embed(text,text)',
+        'bert_last_hidden_state(text)', 'bert_last_hidden_state(text,text)',
+        'bert_pooler_output(text)', 'bert_pooler_output(text,text)',
+        'bert_cosine_similarity(real[],real[])',
+        'bert_sentiment(text)', 'bert_sentiment(text,text)',
+        'bert_sentiment_scores(text)', 'bert_sentiment_scores(text,text)',
+        'bert_logits(text)', 'bert_logits(text,text)',
+        'bert_fill_mask(text,integer)', 'bert_fill_mask(text,text,integer)',
+        'bert_next_sentence(text,text)', 'bert_next_sentence(text,text,text)',
+        'bert_ner(text)', 'bert_ner(text,text)',
+        'bert_answer(text,text,integer)', 'bert_answer(text,text,text,integer)',
+        'bert_token_logits(text,text)', 'bert_token_logits(text,text,text)',
+        'bert_models()']) WITH ORDINALITY AS u(f, n)
+LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f)
+ORDER BY n;
+
+-- every function of the extension: STRICT, commented, and IMMUTABLE
+-- PARALLEL SAFE except bert_models() (it reads this backend's cache)
+SELECT count(*) > 0 AS has_functions,
+       count(*) FILTER (WHERE NOT p.proisstrict) AS not_strict,
+       count(*) FILTER (WHERE obj_description(p.oid, 'pg_proc') IS NULL) AS no_comment,
+       count(*) FILTER (WHERE p.proname <> 'bert_models'
+                        AND (p.provolatile <> 'i' OR p.proparallel <> 's')) AS not_immutable_safe,
+       count(*) FILTER (WHERE p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')) AS not_c
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                  AND d.deptype = 'e'
-WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'bert')
-ORDER BY p.proname COLLATE "C", p.pronargs;
+WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'bert');
 
 -- output columns of the set-returning functions
-SELECT p.proname, p.proargnames[p.pronargs + 1:] AS out_columns
-FROM pg_proc p
-WHERE p.proname IN ('bert_models', 'bert_sentiment_scores')
-ORDER BY p.proname COLLATE "C", p.pronargs;
+SELECT f AS function, p.proargnames[p.pronargs + 1:] AS out_columns
+FROM unnest(ARRAY['bert_models()', 'bert_sentiment_scores(text,text)',
+                  'bert_fill_mask(text,text,integer)', 'bert_ner(text,text)',
+                  'bert_answer(text,text,text,integer)',
+                  'bert_token_logits(text,text,text)']) WITH ORDINALITY AS u(f, n)
+LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f)
+ORDER BY n;
 
 -- the model directories are where the environment says
 SELECT m AS testmodel, m IN (SELECT pg_ls_dir(:'testmodels')) AS present

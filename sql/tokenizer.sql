@@ -107,10 +107,14 @@ FROM g_tiny;
 -- tokenizer and tokens back to the database encoding
 --
 SELECT current_database() AS regress_db \gset
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS bert_regress_latin1;
+DROP DATABASE IF EXISTS bert_regress_sql_ascii;
+RESET client_min_messages;
 CREATE DATABASE bert_regress_latin1 ENCODING 'LATIN1' TEMPLATE template0
-    LC_COLLATE 'C' LC_CTYPE 'C';
+    LOCALE_PROVIDER libc LC_COLLATE 'C' LC_CTYPE 'C';
 CREATE DATABASE bert_regress_sql_ascii ENCODING 'SQL_ASCII' TEMPLATE template0
-    LC_COLLATE 'C' LC_CTYPE 'C';
+    LOCALE_PROVIDER libc LC_COLLATE 'C' LC_CTYPE 'C';
 
 \c bert_regress_latin1
 SET client_encoding = 'UTF8';
