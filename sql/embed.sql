@@ -161,6 +161,25 @@ SELECT max_abs_diff(bert_pooler_output(text, 'legacy-names'), pooler) < 1e-4 AS 
 FROM g_tiny WHERE i = 5;
 
 --
+-- bert_embed(text[]): the same embeddings, computed in packed batches, in
+-- array order; a NULL element gives a NULL embedding
+--
+SET bert.model_dir = :'testmodels';
+SELECT count(*) AS inputs,
+       count(*) FILTER (WHERE b.ordinality = g.i + 1) AS in_order,
+       count(*) FILTER (WHERE max_abs_diff(b.embedding, g.emb) < 1e-4) AS golden,
+       count(*) FILTER (WHERE max_abs_diff(b.embedding, bert_embed(g.text, 'bert-tiny-random')) < 1e-5) AS same_as_single
+FROM bert_embed((SELECT array_agg(text ORDER BY i) FROM g_tiny), 'bert-tiny-random') AS b
+JOIN g_tiny g ON g.i = b.ordinality - 1;
+SELECT ordinality, array_length(embedding, 1) AS dims
+FROM bert_embed(ARRAY['Hello, world', NULL, ''], 'bert-tiny-random');
+SELECT count(*) AS no_rows FROM bert_embed(ARRAY[]::text[], 'bert-tiny-random');
+SET bert.embed_model = 'bert-tiny-random';
+SELECT ordinality, max_abs_diff(embedding, g.emb) < 1e-4 AS golden
+FROM bert_embed(ARRAY['Hello, world']) AS b, g_tiny g WHERE g.i = 5;
+RESET bert.embed_model;
+
+--
 -- bert_cosine_similarity
 --
 SELECT bert_cosine_similarity('{1,2,3}', '{1,2,3}') AS same,
@@ -173,7 +192,6 @@ SELECT bert_cosine_similarity('{1,2,3}', '{1,2,3}') AS same,
 SELECT bert_cosine_similarity('{1e30,1e30}', '{1e30,1e30}') AS large,
        bert_cosine_similarity('{1e-30,0}', '{1e-30,0}') AS small;
 -- embeddings are unit vectors: cosine = dot product
-SET bert.model_dir = :'testmodels';
 SELECT abs(bert_cosine_similarity(a, b) - (SELECT sum(x::float8 * y) FROM unnest(a, b) AS u(x, y))) < 1e-6 AS dot
 FROM (SELECT bert_embed('I love this movie!', 'bert-tiny-random') AS a,
              bert_embed('This film was a complete waste of time.', 'bert-tiny-random') AS b) AS t;

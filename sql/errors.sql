@@ -89,6 +89,13 @@ SELECT bert_pooler_output('x');
 SELECT array_length(bert_embed('x'), 1), bert_tokenize('x');
 RESET bert.embed_model;
 
+-- the array forms check likewise, and take one-dimensional arrays
+SELECT * FROM bert_sentiment(ARRAY['x'], 'bert-tiny-random');
+SELECT * FROM bert_embed('{{a,b},{c,d}}'::text[], 'bert-tiny-random');
+SELECT * FROM bert_sentiment('{{a,b},{c,d}}'::text[], 'bert-tiny-random-cls');
+SELECT * FROM bert_embed(ARRAY['x']);
+SELECT * FROM bert_sentiment(ARRAY['x']);
+
 --
 -- bert_cosine_similarity arguments
 --

@@ -107,12 +107,30 @@ SELECT * FROM pg_temp.check_model('bert-tiny-random-cls');
 SELECT * FROM pg_temp.check_model('distilbert-tiny-random-cls');
 
 --
+-- bert_sentiment(text[]): the same labels, with their probability, computed
+-- in packed batches, in array order
+--
+SELECT m.model, count(*) AS inputs,
+       count(*) FILTER (WHERE b.ordinality = g.i + 1) AS in_order,
+       count(*) FILTER (WHERE b.label = g.label) AS labels,
+       count(*) FILTER (WHERE abs(b.score - (SELECT max(p) FROM unnest(g.probs) AS p)) < 1e-4) AS scores
+FROM (SELECT DISTINCT model FROM g_cls WHERE model <> 'bert-mini-sentiment') AS m,
+     bert_sentiment((SELECT array_agg(text ORDER BY i) FROM g_cls c WHERE c.model = m.model), m.model) AS b
+JOIN g_cls g ON g.i = b.ordinality - 1
+WHERE g.model = m.model
+GROUP BY m.model ORDER BY m.model COLLATE "C";
+SELECT ordinality, label, round(score::numeric, 4) AS score
+FROM bert_sentiment(ARRAY['This film was a complete waste of time.', NULL, ''], 'bert-tiny-random-cls');
+SELECT count(*) AS no_rows FROM bert_sentiment(ARRAY[]::text[], 'bert-tiny-random-cls');
+
+--
 -- the one-argument forms use bert.sentiment_model
 --
 SET bert.sentiment_model = 'distilbert-tiny-random-cls';
 SELECT bert_sentiment('Hello, world') AS label,
        bert_logits('Hello, world') = bert_logits('Hello, world', 'distilbert-tiny-random-cls') AS same_logits;
 SELECT label, round(score::numeric, 4) AS score FROM bert_sentiment_scores('Hello, world');
+SELECT ordinality, label FROM bert_sentiment(ARRAY['Hello, world']);
 SET bert.sentiment_model = 'bert-tiny-random-cls';
 SELECT count(*) AS inputs,
        count(*) FILTER (WHERE bert_sentiment(text) = label) AS labels,

@@ -36,6 +36,8 @@ FROM unnest(ARRAY[
         'bert_ner(text)', 'bert_ner(text,text)',
         'bert_answer(text,text,integer)', 'bert_answer(text,text,text,integer)',
         'bert_token_logits(text,text)', 'bert_token_logits(text,text,text)',
+        'bert_embed(text[])', 'bert_embed(text[],text)',
+        'bert_sentiment(text[])', 'bert_sentiment(text[],text)',
         'bert_models()']) WITH ORDINALITY AS u(f, n)
 LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f)
 ORDER BY n;

@@ -35,13 +35,17 @@ _PG_init(void)
 	BertGucInit();
 }
 
-/* Optional model argument `argno`, else the setting's value. */
-const char *
-BertModelArg(FunctionCallInfo fcinfo, int argno, const char *setting_value)
+/*
+ * The model named by argument `argno` if the function has it, else by the
+ * setting (`setting` is its name, for errors).
+ */
+BertModel *
+BertModelFromArgs(FunctionCallInfo fcinfo, int argno, const char *setting_value,
+				  const char *setting)
 {
-	if (PG_NARGS() > argno && !PG_ARGISNULL(argno))
-		return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	return setting_value;
+	if (PG_NARGS() > argno)
+		return BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(argno)), NULL);
+	return BertGetModel(setting_value, setting);
 }
 
 /*
@@ -141,13 +145,13 @@ BertRequireHead(const BertModel *model, BertHeadKind head, const char *function,
 
 /* logits (num_labels) of a sequence classifier for one text. */
 static float *
-sequence_logits(BertModel *model, text *t)
+sequence_logits(BertModel *model, text *t, const char *function)
 {
 	BertInput	input;
 	const float *hidden;
 	float	   *logits;
 
-	BertRequireHead(model, BERT_HEAD_SEQUENCE_CLASSIFICATION, "bert_sentiment",
+	BertRequireHead(model, BERT_HEAD_SEQUENCE_CLASSIFICATION, function,
 					"a sequence classifier (BertForSequenceClassification or DistilBertForSequenceClassification)");
 	BertEncodeText(model, t, NULL, &input);
 	hidden = BertForward(model, &input);
@@ -165,9 +169,8 @@ PG_FUNCTION_INFO_V1(bert_sentiment);
 Datum
 bert_sentiment(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_sentiment_model),
-									 "bert.sentiment_model");
-	float	   *logits = sequence_logits(model, PG_GETARG_TEXT_PP(0));
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_sentiment_model, "bert.sentiment_model");
+	float	   *logits = sequence_logits(model, PG_GETARG_TEXT_PP(0), "bert_sentiment");
 	int			best = 0;
 	const char *label;
 
@@ -180,19 +183,21 @@ bert_sentiment(PG_FUNCTION_ARGS)
 
 /*
  * bert_sentiment_scores(text [, model]) -> TABLE(label text, score real)
- * softmax(logits): the probability of every label, in label-id order.
+ * The probability of every label, in label-id order: softmax of the logits,
+ * or the sigmoid of a single-label model's logit, as Hugging Face's
+ * text-classification pipeline.
  */
 PG_FUNCTION_INFO_V1(bert_sentiment_scores);
 Datum
 bert_sentiment_scores(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_sentiment_model),
-									 "bert.sentiment_model");
-	float	   *logits = sequence_logits(model, PG_GETARG_TEXT_PP(0));
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_sentiment_model, "bert.sentiment_model");
+	float	   *logits = sequence_logits(model, PG_GETARG_TEXT_PP(0),
+											 "bert_sentiment_scores");
 
 	InitMaterializedSRF(fcinfo, 0);
-	BertSoftmax(logits, model->config.num_labels);
+	BertLabelProbabilities(logits, model->config.num_labels);
 	for (int i = 0; i < model->config.num_labels; i++)
 	{
 		Datum		values[2];
@@ -204,6 +209,19 @@ bert_sentiment_scores(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * Turns n logits into label probabilities in place, as the
+ * text-classification pipeline: softmax, or sigmoid when there is one label.
+ */
+void
+BertLabelProbabilities(float *logits, int n)
+{
+	if (n == 1)
+		logits[0] = 1.0f / (1.0f + expf(-logits[0]));
+	else
+		BertSoftmax(logits, n);
 }
 
 /* A real[] of n floats. */
@@ -229,8 +247,7 @@ PG_FUNCTION_INFO_V1(bert_embed);
 Datum
 bert_embed(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_embed_model),
-									 "bert.embed_model");
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model");
 	BertInput	input;
 	const float *hidden;
 	int			h = model->config.hidden_size;
@@ -253,8 +270,7 @@ PG_FUNCTION_INFO_V1(bert_last_hidden_state);
 Datum
 bert_last_hidden_state(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_embed_model),
-									 "bert.embed_model");
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model");
 	BertInput	input;
 	const float *hidden;
 	int			h = model->config.hidden_size;
@@ -284,8 +300,7 @@ PG_FUNCTION_INFO_V1(bert_pooler_output);
 Datum
 bert_pooler_output(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_embed_model),
-									 "bert.embed_model");
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model");
 	BertInput	input;
 	const float *hidden;
 	float	   *pooled = palloc(sizeof(float) * model->config.hidden_size);
@@ -310,9 +325,8 @@ PG_FUNCTION_INFO_V1(bert_logits);
 Datum
 bert_logits(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_sentiment_model),
-									 "bert.sentiment_model");
-	float	   *logits = sequence_logits(model, PG_GETARG_TEXT_PP(0));
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_sentiment_model, "bert.sentiment_model");
+	float	   *logits = sequence_logits(model, PG_GETARG_TEXT_PP(0), "bert_logits");
 
 	PG_RETURN_ARRAYTYPE_P(BertFloatArray(logits, model->config.num_labels));
 }
@@ -325,8 +339,7 @@ PG_FUNCTION_INFO_V1(bert_tokenize);
 Datum
 bert_tokenize(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_embed_model),
-									 "bert.embed_model");
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model");
 	BertInput	input;
 	Datum	   *elems;
 
@@ -350,8 +363,7 @@ PG_FUNCTION_INFO_V1(bert_token_ids);
 Datum
 bert_token_ids(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_embed_model),
-									 "bert.embed_model");
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model");
 	BertInput	input;
 	Datum	   *elems;
 
@@ -502,7 +514,7 @@ bert_embed_batch(PG_FUNCTION_ARGS)
 	BatchCall	call;
 
 	batch_begin(fcinfo, &call,
-				BertGetModel(BertModelArg(fcinfo, 1, bert_embed_model), "bert.embed_model"));
+				BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model"));
 	forward_batched(call.model, call.inputs, call.count, emit_embedding, &call);
 	batch_end(fcinfo, &call);
 	return (Datum) 0;
@@ -517,7 +529,7 @@ emit_label(void *arg, int k, const float *hidden, pg_attribute_unused() int len)
 	int			best = 0;
 
 	BertSequenceLogits(logits, cfg, &call->model->weights, hidden);
-	BertSoftmax(logits, cfg->num_labels);
+	BertLabelProbabilities(logits, cfg->num_labels);
 	for (int i = 1; i < cfg->num_labels; i++)
 		if (logits[i] > logits[best])
 			best = i;
@@ -537,8 +549,7 @@ Datum
 bert_sentiment_batch(PG_FUNCTION_ARGS)
 {
 	BatchCall	call;
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_sentiment_model),
-									 "bert.sentiment_model");
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_sentiment_model, "bert.sentiment_model");
 
 	BertRequireHead(model, BERT_HEAD_SEQUENCE_CLASSIFICATION, "bert_sentiment",
 					"a sequence classifier (BertForSequenceClassification or DistilBertForSequenceClassification)");

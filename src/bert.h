@@ -198,6 +198,7 @@ extern BertModel *BertModelLoad(const char *name, const char *path,
 
 /* model_cache.c */
 extern BertModel *BertGetModel(const char *name, const char *setting);
+extern bool BertPathInside(const char *path, const char *root);
 extern int	BertCachedModels(BertModel **models, int max);
 
 /* blas.c */

@@ -10,8 +10,9 @@
 
 #include "bert.h"
 
-extern const char *BertModelArg(FunctionCallInfo fcinfo, int argno,
-								const char *setting_value);
+extern BertModel *BertModelFromArgs(FunctionCallInfo fcinfo, int argno,
+									const char *setting_value,
+									const char *setting);
 extern char *BertTextToUtf8(text *t, size_t *len);
 extern text *BertUtf8ToText(const char *s, size_t len);
 extern int	BertMaxLength(const BertModel *model);
@@ -21,5 +22,6 @@ extern const float *BertForward(BertModel *model, const BertInput *input);
 extern void BertRequireHead(const BertModel *model, BertHeadKind head,
 							const char *function, const char *needed);
 extern ArrayType *BertFloatArray(const float *x, int n);
+extern void BertLabelProbabilities(float *logits, int n);
 
 #endif							/* BERT_SQL_H */

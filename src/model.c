@@ -66,7 +66,6 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 {
 	char		path[MAXPGPATH];
 	char		real[PATH_MAX];
-	size_t		root_len = strlen(ld->root);
 	int			fd;
 
 	snprintf(path, sizeof(path), "%s/%s", ld->model->path, file);
@@ -80,7 +79,7 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 						ld->model->name, file),
 				 errhint("Model directories must be in the Hugging Face layout (config.json, vocab.txt or tokenizer.json, model.safetensors).")));
 	}
-	if (strncmp(real, ld->root, root_len) != 0 || real[root_len] != '/')
+	if (!BertPathInside(real, ld->root))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("model file \"%s/%s\" is outside bert.model_dir",
@@ -176,7 +175,9 @@ map_weights(ModelLoad *ld)
 				(errcode_for_file_access(),
 				 errmsg("could not stat model file \"%s/%s\": %m",
 						model->name, WEIGHTS_FILE)));
-	if (!S_ISREG(st.st_mode) || st.st_size < 8)
+	if (!S_ISREG(st.st_mode))
+		corrupt(ld, WEIGHTS_FILE, "It is not a regular file.");
+	if (st.st_size < 8)
 		corrupt(ld, WEIGHTS_FILE,
 				psprintf("It is %lld bytes long; a safetensors file starts with an 8-byte header length.",
 						 (long long) st.st_size));
@@ -249,9 +250,11 @@ bind(ModelLoad *ld, const char *name, bool prefixed, int64 d0, int64 d1,
 	{
 		if (required)
 			corrupt(ld, WEIGHTS_FILE,
-					psprintf("Tensor \"%s%s\" is missing; architecture %s needs it.",
-							 prefixed ? ld->prefix : "", name,
-							 ld->model->config.architecture));
+					prefixed
+					? psprintf("Tensor \"%s\" (or \"%s%s\") is missing; architecture %s needs it.",
+							   name, ld->prefix, name, ld->model->config.architecture)
+					: psprintf("Tensor \"%s\" is missing; architecture %s needs it.",
+							   name, ld->model->config.architecture));
 		return NULL;
 	}
 	if ((d1 < 0 && (t->ndim != 1 || t->shape[0] != d0)) ||

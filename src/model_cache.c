@@ -86,6 +86,17 @@ drop_entry(CacheEntry *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/* True if resolved path `path` lies strictly inside resolved directory `root`. */
+bool
+BertPathInside(const char *path, const char *root)
+{
+	size_t		len = strlen(root);
+
+	if (len > 0 && root[len - 1] == '/')
+		len--;					/* root is "/" */
+	return strncmp(path, root, len) == 0 && path[len] == '/' && path[len + 1] != '\0';
+}
+
 /* Checks a model name and builds its directory path; raises errors. */
 static void
 model_path(const char *name, const char *setting, char *path)
@@ -96,12 +107,17 @@ model_path(const char *name, const char *setting, char *path)
 				 errmsg("bert.model_dir is not set"),
 				 errdetail("Models are loaded from sub-directories of bert.model_dir."),
 				 errhint("A superuser can run: ALTER SYSTEM SET bert.model_dir = '/path/to/models'; SELECT pg_reload_conf();")));
-	if (name == NULL || name[0] == '\0')
+	if ((name == NULL || name[0] == '\0') && setting != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no model given and %s is not set", setting),
 				 errhint("Pass the model name as the last argument, or SET %s = 'model_name'.",
 						 setting)));
+	if (name == NULL || name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty"),
+				 errhint("Pass the name of a sub-directory of bert.model_dir.")));
 	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
 		strcmp(name, "..") == 0 || strlen(name) > BERT_MAX_MODEL_NAME)
 		ereport(ERROR,
@@ -133,14 +149,12 @@ resolve_inside(const char *name, const char *path, char *real, char *real_root)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
 				 errdetail("bert.model_dir has no sub-directory \"%s\".", name),
-				 errhint("Models are sub-directories of bert.model_dir (\"%s\").",
-						 bert_model_dir)));
+				 errhint("Models are sub-directories of bert.model_dir; SELECT * FROM bert_models() lists the loaded ones.")));
 	if (realpath(path, real) == NULL)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not access model directory \"%s\": %m", name)));
-	if (strncmp(real, real_root, strlen(real_root)) != 0 ||
-		real[strlen(real_root)] != '/')
+	if (!BertPathInside(real, real_root))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("model \"%s\" is outside bert.model_dir", name),
@@ -151,7 +165,8 @@ resolve_inside(const char *name, const char *path, char *real, char *real_root)
 /*
  * Returns the model called `name` (a sub-directory of bert.model_dir),
  * loading it on first use or when its files changed.  `setting` names the
- * GUC that supplied the name, for the error when it is empty.
+ * GUC that supplied the name, for the error when it is empty (NULL when the
+ * name can only come from an argument).
  */
 BertModel *
 BertGetModel(const char *name, const char *setting)

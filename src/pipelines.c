@@ -92,8 +92,9 @@ top_k(const float *x, int n, int k)
 }
 
 /*
- * Text of input_ids decoded as tokenizer.decode(): special tokens dropped
- * when skip_special (also [UNK], as Hugging Face does), pieces joined.
+ * Text of input_ids decoded as FillMaskPipeline does: [PAD] dropped, other
+ * special tokens (also [UNK]) dropped when skip_special, pieces joined as
+ * tokenizer.decode().
  */
 static char *
 decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
@@ -102,8 +103,12 @@ decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
 	int			kept = 0;
 
 	for (int i = 0; i < n; i++)
+	{
+		if (ids[i] == tok->pad_id)
+			continue;			/* FillMaskPipeline filters padding out */
 		if (!skip_special || !(is_special(tok, ids[i]) || ids[i] == tok->unk_id))
 			pieces[kept++] = tok->tokens[ids[i]];
+	}
 	return BertDecodePieces(pieces, kept, tok->continuing_subword_prefix, true);
 }
 
@@ -124,9 +129,9 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		has_model = (PG_NARGS() == 3);
 	int			k = PG_GETARG_INT32(has_model ? 2 : 1);
-	BertModel  *model = BertGetModel(has_model ? text_to_cstring(PG_GETARG_TEXT_PP(1))
-									 : bert_fill_mask_model,
-									 "bert.fill_mask_model");
+	BertModel  *model = has_model
+		? BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(1)), NULL)
+		: BertGetModel(bert_fill_mask_model, "bert.fill_mask_model");
 	const BertTokenizer *tok = &model->tokenizer;
 	BertInput	input;
 	const float *hidden;
@@ -199,8 +204,7 @@ PG_FUNCTION_INFO_V1(bert_next_sentence);
 Datum
 bert_next_sentence(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 2, bert_fill_mask_model),
-									 "bert.fill_mask_model");
+	BertModel  *model = BertModelFromArgs(fcinfo, 2, bert_fill_mask_model, "bert.fill_mask_model");
 	BertInput	input;
 	const float *hidden;
 	float		logits[2];
@@ -280,8 +284,7 @@ Datum
 bert_ner(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	BertModel  *model = BertGetModel(BertModelArg(fcinfo, 1, bert_ner_model),
-									 "bert.ner_model");
+	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_ner_model, "bert.ner_model");
 	const BertTokenizer *tok = &model->tokenizer;
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	int			labels = model->config.num_labels;
@@ -420,8 +423,9 @@ bert_answer(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		has_model = (PG_NARGS() == 4);
 	int			max_answer_len = PG_GETARG_INT32(has_model ? 3 : 2);
-	BertModel  *model = BertGetModel(has_model ? text_to_cstring(PG_GETARG_TEXT_PP(2))
-									 : bert_qa_model, "bert.qa_model");
+	BertModel  *model = has_model
+		? BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(2)), NULL)
+		: BertGetModel(bert_qa_model, "bert.qa_model");
 	const BertTokenizer *tok = &model->tokenizer;
 	size_t		q_len,
 				c_len;
@@ -448,7 +452,7 @@ bert_answer(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_answer_len must be at least 1")));
-	BertTokenize(tok, question, q_len, max_len, &q);
+	BertTokenize(tok, question, q_len, max_len - 3, &q);
 	BertTokenize(tok, context, c_len, BERT_QA_MAX_CONTEXT_TOKENS, &c);
 	if (c.n == 0)
 		ereport(ERROR,
@@ -461,8 +465,8 @@ bert_answer(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("question is too long"),
-				 errdetail("The question has %d tokens; with the context it must fit in %d.",
-						   q.n, max_len),
+				 errdetail("A window holds %d tokens besides [CLS] and two [SEP], and the question fills them all, leaving no room for the context.",
+						   max_len - 3),
 				 errhint("Shorten the question.")));
 
 	input.input_ids = palloc(sizeof(int32) * max_len);
@@ -528,7 +532,7 @@ bert_token_logits(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		pair = (PG_NARGS() == 3);
 	BertModel  *model = BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(pair ? 2 : 1)),
-									 "the model argument");
+									 NULL);
 	text	   *a = PG_GETARG_TEXT_PP(0);
 	text	   *b = pair ? PG_GETARG_TEXT_PP(1) : NULL;
 	size_t		a_len,

@@ -168,8 +168,8 @@ BertSafetensorsParse(const char *file, size_t file_len, BertSafetensors *st,
 		header_len = (header_len << 8) | (unsigned char) file[i];
 	if (header_len > file_len - 8 || header_len > BERT_ST_MAX_HEADER)
 	{
-		*error = psprintf("The header length %llu exceeds the file (%zu bytes) or the format's limit of 100 MB.",
-						  (unsigned long long) header_len, file_len);
+		*error = psprintf("The header length %llu does not fit in the %zu bytes after the length field, or exceeds the format's limit of 100 MB.",
+						  (unsigned long long) header_len, file_len - 8);
 		return false;
 	}
 

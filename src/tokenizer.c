@@ -506,9 +506,9 @@ BertTokenizerLoadVocabTxt(BertTokenizer *tok, const char *data, size_t len)
 	if (len > 0 && data[len - 1] != '\n')
 		nlines++;				/* last line without a line end */
 	if (nlines == 0)
-		return "vocabulary is empty";
+		return "The vocabulary is empty.";
 	if (nlines > (size_t) VOCAB_SIZE_LIMIT)
-		return "vocabulary has too many tokens";
+		return "The vocabulary has too many tokens.";
 
 	tok->vocab_size = (int) nlines;
 	tok->tokens = palloc(sizeof(char *) * nlines);
@@ -525,7 +525,7 @@ BertTokenizerLoadVocabTxt(BertTokenizer *tok, const char *data, size_t len)
 		if (l > 0 && data[pos + l - 1] == '\r')
 			l--;
 		if (l > BERT_MAX_TOKEN_BYTES)
-			return "vocabulary token is longer than 1024 bytes";
+			return "A vocabulary token is longer than 1024 bytes.";
 		memcpy(text, data + pos, l);
 		text[l] = '\0';
 		tok->tokens[id] = text;
@@ -552,9 +552,9 @@ BertTokenizerLoadVocabPairs(BertTokenizer *tok, int n, char *const *tokens,
 	set_defaults(tok);
 
 	if (n <= 0)
-		return "vocabulary is empty";
+		return "The vocabulary is empty.";
 	if (n > VOCAB_SIZE_LIMIT)
-		return "vocabulary has too many tokens";
+		return "The vocabulary has too many tokens.";
 
 	tok->vocab_size = n;
 	tok->tokens = palloc0(sizeof(char *) * n);
@@ -566,11 +566,11 @@ BertTokenizerLoadVocabPairs(BertTokenizer *tok, int n, char *const *tokens,
 		char	   *copy;
 
 		if (id < 0 || id >= n)
-			return "vocabulary id is out of range";
+			return "A vocabulary id is out of range.";
 		if (tok->tokens[id] != NULL)
-			return "vocabulary id is used twice";
+			return "A vocabulary id is used twice.";
 		if (l > BERT_MAX_TOKEN_BYTES)
-			return "vocabulary token is longer than 1024 bytes";
+			return "A vocabulary token is longer than 1024 bytes.";
 		copy = palloc(l + 1);
 		memcpy(copy, tokens[i], l + 1);
 		tok->tokens[id] = copy;
@@ -591,27 +591,27 @@ const char *
 BertTokenizerFinish(BertTokenizer *tok)
 {
 	if (tok->hash_ids == NULL)
-		return "vocabulary is not loaded";
+		return "The vocabulary is not loaded.";
 	tok->pad_id = BertTokenizerLookup(tok, "[PAD]", 5);
 	tok->unk_id = BertTokenizerLookup(tok, "[UNK]", 5);
 	tok->cls_id = BertTokenizerLookup(tok, "[CLS]", 5);
 	tok->sep_id = BertTokenizerLookup(tok, "[SEP]", 5);
 	tok->mask_id = BertTokenizerLookup(tok, "[MASK]", 6);
 	if (tok->unk_id < 0)
-		return "vocabulary has no [UNK] token";
+		return "The vocabulary has no [UNK] token.";
 	if (tok->cls_id < 0)
-		return "vocabulary has no [CLS] token";
+		return "The vocabulary has no [CLS] token.";
 	if (tok->sep_id < 0)
-		return "vocabulary has no [SEP] token";
+		return "The vocabulary has no [SEP] token.";
 	if (tok->pad_id < 0)
-		return "vocabulary has no [PAD] token";
+		return "The vocabulary has no [PAD] token.";
 	if (tok->max_input_chars_per_word < 1 ||
 		tok->max_input_chars_per_word > MAX_WORD_CHARS_LIMIT)
-		return "max_input_chars_per_word must be between 1 and 1048576";
+		return "max_input_chars_per_word must be between 1 and 1048576.";
 	if (strnlen(tok->continuing_subword_prefix,
 				sizeof(tok->continuing_subword_prefix)) >=
 		sizeof(tok->continuing_subword_prefix))
-		return "continuing_subword_prefix is too long";
+		return "The continuing_subword_prefix is too long.";
 	return NULL;
 }
 

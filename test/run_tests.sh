@@ -28,14 +28,15 @@ run_suite() {
 }
 
 regress() {
-	local rc=0
-	make -s installcheck || rc=1
+	local rc=0 out=$CLUSTER_DIR/installcheck.out
+	make -s installcheck 2>&1 | tee "$out"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 	if [ $rc -ne 0 ] && [ -f regression.diffs ]; then
 		cat regression.diffs
 	fi
 	local pass fail
-	pass=$(grep -cE "\.\.\. ok" regression.out 2>/dev/null)
-	fail=$(grep -cE "\.\.\. FAILED" regression.out 2>/dev/null)
+	pass=$(grep -cE "\.\.\. ok" "$out")
+	fail=$(grep -cE "\.\.\. FAILED" "$out")
 	echo "regression: ${pass:-0} passed, ${fail:-0} failed"
 	return $rc
 }

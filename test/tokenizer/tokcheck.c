@@ -384,12 +384,12 @@ run_selftest(const BertTokenizer *tok)
 		   t2.mask_id == tok->mask_id, "pairs loader: special ids");
 	ids[0] = ids[1];
 	EXPECT(same_error(BertTokenizerLoadVocabPairs(&t2, tok->vocab_size, toks, ids),
-					  "vocabulary id is used twice"), "pairs loader: duplicate id");
+					  "A vocabulary id is used twice."), "pairs loader: duplicate id");
 	ids[0] = tok->vocab_size;
 	EXPECT(same_error(BertTokenizerLoadVocabPairs(&t2, tok->vocab_size, toks, ids),
-					  "vocabulary id is out of range"), "pairs loader: id range");
+					  "A vocabulary id is out of range."), "pairs loader: id range");
 	EXPECT(same_error(BertTokenizerLoadVocabPairs(&t2, 0, toks, ids),
-					  "vocabulary is empty"), "pairs loader: empty");
+					  "The vocabulary is empty."), "pairs loader: empty");
 
 	/* vocab.txt details: CRLF, no final line end, missing specials */
 	{
@@ -401,9 +401,9 @@ run_selftest(const BertTokenizer *tok)
 		EXPECT(t2.mask_id == -1 && t2.sep_id == 3, "crlf vocabulary ids");
 		EXPECT(BertTokenizerLookup(&t2, "##c", 3) == 5, "last line without line end");
 		err = BertTokenizerLoadVocabTxt(&t2, v + 7, strlen(v + 7));
-		EXPECT(same_error(BertTokenizerFinish(&t2), "vocabulary has no [PAD] token"),
+		EXPECT(same_error(BertTokenizerFinish(&t2), "The vocabulary has no [PAD] token."),
 			   "missing [PAD]");
-		EXPECT(same_error(BertTokenizerLoadVocabTxt(&t2, "", 0), "vocabulary is empty"),
+		EXPECT(same_error(BertTokenizerLoadVocabTxt(&t2, "", 0), "The vocabulary is empty."),
 			   "empty vocab.txt");
 		err = BertTokenizerLoadVocabTxt(&t2, v, strlen(v));
 		t2.max_input_chars_per_word = 0;

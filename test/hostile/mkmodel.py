@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""Model directories for the hostile suite, with the standard library only.
+
+  mkmodel.py long SRC DST N
+      Copy model directory SRC to DST with its position embeddings tiled to
+      N rows (config.json max_position_embeddings and tokenizer_config.json
+      model_max_length set to N): the same small encoder, but it accepts N
+      tokens, so that one call lasts long enough to be cancelled or to have
+      its weights file truncated under it.
+  mkmodel.py cased SRC DST
+      Copy SRC to DST with tokenizer_config.json do_lower_case = false and
+      strip_accents = false (combining marks are then kept and reordered).
+  mkmodel.py labels DIR LABEL...
+      Write DIR/config.json.new: DIR/config.json with id2label / label2id
+      replaced by LABEL... (the file is renamed over config.json by the caller).
+"""
+import json
+import os
+import shutil
+import struct
+import sys
+
+
+def copy_dir(src, dst):
+    shutil.copytree(src, dst, symlinks=False)
+    for d, _, files in os.walk(dst):
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o644)
+
+
+def edit_json(path, **changes):
+    with open(path) as f:
+        obj = json.load(f)
+    obj.update(changes)
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+
+
+def long_model(src, dst, n):
+    copy_dir(src, dst)
+    path = os.path.join(dst, "model.safetensors")
+    with open(path, "rb") as f:
+        hlen = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(hlen))
+        data = f.read()
+    meta = header.pop("__metadata__", None)
+    out_header = {} if meta is None else {"__metadata__": meta}
+    chunks = []
+    offset = 0
+    for name in sorted(header, key=lambda k: header[k]["data_offsets"][0]):
+        t = header[name]
+        b, e = t["data_offsets"]
+        blob = data[b:e]
+        shape = list(t["shape"])
+        if name.endswith("embeddings.position_embeddings.weight"):
+            rows = shape[0]
+            row_bytes = len(blob) // rows
+            reps = -(-n // rows)
+            blob = (blob * reps)[: n * row_bytes]
+            shape[0] = n
+        out_header[name] = {"dtype": t["dtype"], "shape": shape,
+                            "data_offsets": [offset, offset + len(blob)]}
+        chunks.append(blob)
+        offset += len(blob)
+    hbytes = json.dumps(out_header, separators=(",", ":")).encode()
+    hbytes += b" " * (-len(hbytes) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hbytes)))
+        f.write(hbytes)
+        for c in chunks:
+            f.write(c)
+    edit_json(os.path.join(dst, "config.json"), max_position_embeddings=n)
+    edit_json(os.path.join(dst, "tokenizer_config.json"), model_max_length=n)
+    st = os.path.join(dst, "sentence_bert_config.json")
+    if os.path.exists(st):
+        edit_json(st, max_seq_length=n)
+
+
+def cased_model(src, dst):
+    copy_dir(src, dst)
+    # vocab.txt is read before tokenizer.json: drop the latter so that its
+    # normalizer section cannot disagree with tokenizer_config.json
+    tj = os.path.join(dst, "tokenizer.json")
+    if os.path.exists(tj) and os.path.exists(os.path.join(dst, "vocab.txt")):
+        os.unlink(tj)
+    edit_json(os.path.join(dst, "tokenizer_config.json"),
+              do_lower_case=False, strip_accents=False)
+
+
+def relabel(d, labels):
+    path = os.path.join(d, "config.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    cfg["id2label"] = {str(i): l for i, l in enumerate(labels)}
+    cfg["label2id"] = {l: i for i, l in enumerate(labels)}
+    with open(path + ".new", "w") as f:
+        json.dump(cfg, f, indent=2)
+    os.chmod(path + ".new", 0o644)
+
+
+def main(argv):
+    if len(argv) >= 5 and argv[1] == "long":
+        long_model(argv[2], argv[3], int(argv[4]))
+    elif len(argv) == 4 and argv[1] == "cased":
+        cased_model(argv[2], argv[3])
+    elif len(argv) >= 4 and argv[1] == "labels":
+        relabel(argv[2], argv[3:])
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
