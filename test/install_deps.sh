@@ -3,7 +3,7 @@
 # as another user it only checks).  Idempotent and quiet when all is there.
 set -euo pipefail
 
-packages=(build-essential postgresql-15 postgresql-server-dev-15
+packages=(build-essential postgresql-15 postgresql-server-dev-15 clang-14 libclang-rt-14-dev
 	libopenblas-dev libutf8proc-dev python3 nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
