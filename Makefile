@@ -13,6 +13,7 @@ OBJS = \
 	src/guc.o \
 	src/heads.o \
 	src/json.o \
+	src/mapping.o \
 	src/model.o \
 	src/model_cache.o \
 	src/pipelines.o \

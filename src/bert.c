@@ -157,6 +157,7 @@ sequence_logits(BertModel *model, text *t, const char *function)
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * model->config.num_labels);
 	BertSequenceLogits(logits, &model->config, &model->weights, hidden);
+	BertMappingCheck(model);
 	return logits;
 }
 
@@ -258,6 +259,7 @@ bert_embed(PG_FUNCTION_ARGS)
 	BertPool(embedding, hidden, input.len, h, model->config.pooling);
 	if (model->config.normalize)
 		BertL2Normalize(embedding, h);
+	BertMappingCheck(model);
 	PG_RETURN_ARRAYTYPE_P(BertFloatArray(embedding, h));
 }
 
@@ -281,6 +283,7 @@ bert_last_hidden_state(PG_FUNCTION_ARGS)
 
 	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
 	hidden = BertForward(model, &input);
+	BertMappingCheck(model);
 	n = (size_t) input.len * h;
 	elems = palloc(sizeof(Datum) * n);
 	for (size_t i = 0; i < n; i++)
@@ -314,6 +317,7 @@ bert_pooler_output(PG_FUNCTION_ARGS)
 	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
 	hidden = BertForward(model, &input);
 	BertPoolerOutput(pooled, &model->config, &model->weights, hidden);
+	BertMappingCheck(model);
 	PG_RETURN_ARRAYTYPE_P(BertFloatArray(pooled, model->config.hidden_size));
 }
 
@@ -516,6 +520,7 @@ bert_embed_batch(PG_FUNCTION_ARGS)
 	batch_begin(fcinfo, &call,
 				BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model"));
 	forward_batched(call.model, call.inputs, call.count, emit_embedding, &call);
+	BertMappingCheck(call.model);
 	batch_end(fcinfo, &call);
 	return (Datum) 0;
 }
@@ -555,6 +560,7 @@ bert_sentiment_batch(PG_FUNCTION_ARGS)
 					"a sequence classifier (BertForSequenceClassification or DistilBertForSequenceClassification)");
 	batch_begin(fcinfo, &call, model);
 	forward_batched(call.model, call.inputs, call.count, emit_label, &call);
+	BertMappingCheck(call.model);
 	batch_end(fcinfo, &call);
 	return (Datum) 0;
 }

@@ -13,6 +13,8 @@
 #ifndef BERT_H
 #define BERT_H
 
+#include <signal.h>
+
 #include "tokenizer.h"
 
 #define BERT_MAX_LABELS 1024
@@ -163,6 +165,7 @@ typedef struct BertMapping
 {
 	void	   *base;
 	size_t		length;
+	volatile sig_atomic_t faulted;	/* shrank under the mapping (mapping.c) */
 } BertMapping;
 
 /* A loaded model directory. */
@@ -191,6 +194,11 @@ extern char *bert_qa_model;
 extern int	bert_max_length;
 extern int	bert_threads;
 extern void BertGucInit(void);
+
+/* mapping.c */
+extern void BertMappingRegister(BertMapping *mapping);
+extern void BertMappingUnregister(BertMapping *mapping);
+extern void BertMappingCheck(const struct BertModel *model);
 
 /* model.c */
 extern BertModel *BertModelLoad(const char *name, const char *path,

@@ -71,13 +71,18 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 	snprintf(path, sizeof(path), "%s/%s", ld->model->path, file);
 	if (realpath(path, real) == NULL)
 	{
-		if (errno == ENOENT && !required)
+		int			save_errno = errno;
+
+		if (save_errno == ENOENT && !required)
 			return -1;
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open model file \"%s/%s\": %m",
 						ld->model->name, file),
-				 errhint("Model directories must be in the Hugging Face layout (config.json, vocab.txt or tokenizer.json, model.safetensors).")));
+				 errhint("%s", save_errno == ENOENT
+						 ? "Model directories must be in the Hugging Face layout (config.json, vocab.txt or tokenizer.json, model.safetensors)."
+						 : "The server's operating-system user must be able to read the model directory and every directory above it.")));
 	}
 	if (!BertPathInside(real, ld->root))
 		ereport(ERROR,
@@ -86,7 +91,8 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 						ld->model->name, file),
 				 errdetail("It is a symbolic link, or is reached through one, to a file outside the directory."),
 				 errhint("Copy the file into the model directory instead of linking to it.")));
-	fd = OpenTransientFile(real, O_RDONLY | PG_BINARY);
+	/* O_NONBLOCK: a FIFO planted in the directory must not block open() */
+	fd = OpenTransientFile(real, O_RDONLY | O_NONBLOCK | PG_BINARY);
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -153,6 +159,7 @@ unmap_weights(void *arg)
 {
 	BertMapping *mapping = arg;
 
+	BertMappingUnregister(mapping);
 	if (mapping->base != NULL)
 		munmap(mapping->base, mapping->length);
 	mapping->base = NULL;
@@ -190,6 +197,7 @@ map_weights(ModelLoad *ld)
 						model->name, WEIGHTS_FILE)));
 	model->mapping.base = base;
 	model->mapping.length = st.st_size;
+	BertMappingRegister(&model->mapping);
 	model->file_bytes = st.st_size;
 	cb = palloc(sizeof(MemoryContextCallback));
 	cb->func = unmap_weights;

@@ -3,7 +3,8 @@
  *		Per-backend cache of loaded models.
  *
  * Entries are keyed by the model's directory path (bert.model_dir + "/" +
- * name).  Every lookup re-checks the identity (device, inode, size, mtime)
+ * name).  Every lookup re-checks the identity (device, inode, size, mtime,
+ * ctime)
  * of the directory, config.json and model.safetensors with stat(): three
  * system calls, cheap next to a forward pass, and they catch a directory
  * replaced by rename, a name now resolving elsewhere, and a weights file
@@ -13,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -30,6 +32,7 @@ typedef struct FileIdentity
 	ino_t		ino;
 	off_t		size;
 	struct timespec mtime;
+	struct timespec ctime;		/* also catches an edit that restored mtime */
 } FileIdentity;
 
 typedef struct CacheEntry
@@ -62,6 +65,7 @@ read_identity(const char *dir, FileIdentity *ids)
 		ids[i].ino = st.st_ino;
 		ids[i].size = st.st_size;
 		ids[i].mtime = st.st_mtim;
+		ids[i].ctime = st.st_ctim;
 	}
 	return true;
 }
@@ -73,7 +77,9 @@ same_identity(const FileIdentity *a, const FileIdentity *b)
 		if (a[i].dev != b[i].dev || a[i].ino != b[i].ino ||
 			a[i].size != b[i].size ||
 			a[i].mtime.tv_sec != b[i].mtime.tv_sec ||
-			a[i].mtime.tv_nsec != b[i].mtime.tv_nsec)
+			a[i].mtime.tv_nsec != b[i].mtime.tv_nsec ||
+			a[i].ctime.tv_sec != b[i].ctime.tv_sec ||
+			a[i].ctime.tv_nsec != b[i].ctime.tv_nsec)
 			return false;
 	return true;
 }
@@ -144,6 +150,11 @@ resolve_inside(const char *name, const char *path, char *real, char *real_root)
 				(errcode_for_file_access(),
 				 errmsg("could not access bert.model_dir \"%s\": %m", bert_model_dir),
 				 errhint("Set bert.model_dir to an existing directory readable by the server.")));
+	if (stat(path, &st) != 0 && errno != ENOENT && errno != ENOTDIR)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not access model \"%s\": %m", name),
+				 errhint("The server's operating-system user must be able to enter bert.model_dir and read the model directory.")));
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -185,7 +196,8 @@ BertGetModel(const char *name, const char *setting)
 
 		if (e->model == NULL || strcmp(e->path, path) != 0)
 			continue;
-		if (read_identity(path, ids) && same_identity(ids, e->ids))
+		if (!e->model->mapping.faulted && read_identity(path, ids) &&
+			same_identity(ids, e->ids))
 		{
 			e->last_used = ++use_counter;
 			return e->model;

@@ -32,7 +32,9 @@
 
 /*
  * Character index of every byte offset 0..len of UTF-8 text: the number of
- * characters that start before it.
+ * characters that start before it.  Callers pass as len the end of the last
+ * token they need, not the text's length, so the map stays bounded by the
+ * sequence limit.
  */
 static int32 *
 char_index(const char *utf8, size_t len)
@@ -50,6 +52,18 @@ char_index(const char *utf8, size_t len)
 	}
 	map[len] = chars;
 	return map;
+}
+
+/* End (byte offset) of the last token of segment `type` in the input. */
+static size_t
+last_end(const BertInput *input, int type)
+{
+	int32		end = 0;
+
+	for (int i = 0; i < input->len; i++)
+		if (input->token_type_ids[i] == type && input->end[i] > end)
+			end = input->end[i];
+	return (size_t) end;
 }
 
 /* True for [CLS], [SEP], [PAD] and [MASK]: tokens that are not text. */
@@ -190,6 +204,7 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
+	BertMappingCheck(model);
 	return (Datum) 0;
 }
 
@@ -215,6 +230,7 @@ bert_next_sentence(PG_FUNCTION_ARGS)
 	BertEncodeText(model, PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1), &input);
 	hidden = BertForward(model, &input);
 	BertNextSentenceLogits(logits, &model->config, &model->weights, hidden);
+	BertMappingCheck(model);
 	BertSoftmax(logits, 2);
 	PG_RETURN_FLOAT4(logits[0]);
 }
@@ -301,11 +317,12 @@ bert_ner(PG_FUNCTION_ARGS)
 	BertRequireHead(model, BERT_HEAD_TOKEN_CLASSIFICATION, "bert_ner",
 					"a token classifier (BertForTokenClassification or DistilBertForTokenClassification)");
 	utf8 = BertTextToUtf8(t, &len);
-	chars = char_index(utf8, len);
 	BertEncodeText(model, t, NULL, &input);
+	chars = char_index(utf8, last_end(&input, 0));
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * input.len * labels);
 	BertTokenLogits(logits, &model->config, &model->weights, hidden, input.len);
+	BertMappingCheck(model);
 
 	entities = palloc(sizeof(TokenEntity) * input.len);
 	for (int i = 0; i < input.len; i++)
@@ -393,7 +410,7 @@ score_window(const float *start_logits, const float *end_logits,
 		sum_e += pe[i];
 	}
 	for (int i = 0; i < ctx_count; i++)
-		for (int j = i; j < ctx_count && j < i + max_answer_len; j++)
+		for (int j = i; j < ctx_count && j - i < max_answer_len; j++)
 		{
 			double		score = (ps[i] / sum_s) * (pe[j] / sum_e);
 
@@ -504,7 +521,8 @@ bert_answer(PG_FUNCTION_ARGS)
 			break;
 	}
 
-	chars = char_index(context, c_len);
+	BertMappingCheck(model);
+	chars = char_index(context, c.end[best.end_token]);
 	a_start = c.start[best.start_token];
 	a_end = c.end[best.end_token];
 	InitMaterializedSRF(fcinfo, 0);
@@ -553,14 +571,14 @@ bert_token_logits(PG_FUNCTION_ARGS)
 						"a token classifier or a question-answering model");
 		width = model->config.num_labels;
 	}
+	BertEncodeText(model, a, b, &input);
 	utf8 = BertTextToUtf8(a, &a_len);
-	a_chars = char_index(utf8, a_len);
+	a_chars = char_index(utf8, last_end(&input, 0));
 	if (b)
 	{
 		utf8 = BertTextToUtf8(b, &b_len);
-		b_chars = char_index(utf8, b_len);
+		b_chars = char_index(utf8, last_end(&input, 1));
 	}
-	BertEncodeText(model, a, b, &input);
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * input.len * width);
 	if (width == 2 && model->config.head == BERT_HEAD_QUESTION_ANSWERING)
@@ -577,6 +595,7 @@ bert_token_logits(PG_FUNCTION_ARGS)
 	}
 	else
 		BertTokenLogits(logits, &model->config, &model->weights, hidden, input.len);
+	BertMappingCheck(model);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < input.len; i++)

@@ -50,7 +50,22 @@
 
 #include <utf8proc.h>
 
+#ifndef BERT_STANDALONE
+#include "miscadmin.h"
+#endif
+
 #include "tokenizer.h"
+
+/*
+ * Text that never reaches the token limit (whitespace, one giant word) is
+ * read to its end; query cancel is honoured every so many characters.
+ */
+#ifdef BERT_STANDALONE
+#define TOKENIZER_CHECK_INTERRUPTS() ((void) 0)
+#else
+#define TOKENIZER_CHECK_INTERRUPTS() CHECK_FOR_INTERRUPTS()
+#endif
+#define INTERRUPT_INTERVAL 65536
 
 /* bytes reserved in front of a word's UTF-8 so a prefix fits before any piece */
 #define PREFIX_ROOM 16
@@ -210,6 +225,26 @@ is_white_space(int32_t cp)
 		(cp >= 0x2000 && cp <= 0x200A) ||
 		cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
 		cp == 0x3000;
+}
+
+/* Letters, marks and decimal digits: characters that never split a word. */
+static inline bool
+is_word_category(int cat)
+{
+	switch (cat)
+	{
+		case UTF8PROC_CATEGORY_LU:
+		case UTF8PROC_CATEGORY_LL:
+		case UTF8PROC_CATEGORY_LT:
+		case UTF8PROC_CATEGORY_LM:
+		case UTF8PROC_CATEGORY_LO:
+		case UTF8PROC_CATEGORY_MN:
+		case UTF8PROC_CATEGORY_MC:
+		case UTF8PROC_CATEGORY_ND:
+			return true;
+		default:
+			return false;
+	}
 }
 
 /* Is the code point a CJK ideograph (the ranges of BERT's _is_chinese_char)? */
@@ -930,6 +965,7 @@ BertTokenize(const BertTokenizer *tok, const char *text, size_t len,
 	size_t		pos = 0;
 	bool		prev_cased = false; /* Final_Sigma: last relevant char cased */
 	bool		lower = tok->do_lower_case;
+	uint32_t	steps = 0;
 
 	if (out->n >= max_tokens || len == 0)
 		return;
@@ -948,6 +984,9 @@ BertTokenize(const BertTokenizer *tok, const char *text, size_t len,
 		int			cat;
 		int32_t		low[2];
 		int			nlow;
+
+		if (++steps % INTERRUPT_INTERVAL == 0)
+			TOKENIZER_CHECK_INTERRUPTS();
 
 		if (c < 0x80)
 		{
@@ -1013,6 +1052,25 @@ BertTokenize(const BertTokenizer *tok, const char *text, size_t len,
 			push_normalized(&st, cp, start, (int32_t) pos);
 			word_flush(&st);
 			prev_cased = false;
+			continue;
+		}
+
+		/*
+		 * A word already longer than max_input_chars_per_word is [UNK]
+		 * whatever follows; a character that cannot end it only extends its
+		 * span, so skip normalizing it.  Letters, marks and digits lower-case
+		 * and decompose to letters, marks and digits; another character can
+		 * end the word only if it is punctuation or decomposes (U+2260 has
+		 * '=' inside).
+		 */
+		if (st.count > tok->max_input_chars_per_word && !is_punct(cp, cat) &&
+			(is_word_category(cat) ||
+			 utf8proc_get_property(cp)->decomp_seqindex == UINT16_MAX))
+		{
+			st.count++;
+			st.word_end = (int32_t) pos;
+			if (lower && !is_case_ignorable(cp, cat))
+				prev_cased = is_cased(cp, cat);
 			continue;
 		}
 

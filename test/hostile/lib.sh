@@ -1,8 +1,8 @@
 # test/hostile/lib.sh: helpers of the hostile-input suite (sourced by run.sh).
 #
 # Results: pass/fail/skip print one line per case and count per group.
-# Queries: q DB SQL runs one statement and prints its rows (-At); the error
-# text, if any, is left in $QERR.  Sessions that must keep one backend (the
+# Queries: q DB SQL runs one statement and prints its rows (-At); qerr the
+# error text, if any.  Sessions that must keep one backend (the
 # model cache is per backend) are written as a script of steps: st_sql adds
 # a query, st_sh a shell command run by psql's \! between two queries; st_run
 # runs the whole script in one psql session, then st_out/st_err/st_msg read
@@ -22,35 +22,31 @@ fail() {
 	GROUP_FAILED=$((GROUP_FAILED + 1))
 }
 skip() { echo "SKIP $1${2:+: $2}"; SKIPPED=$((SKIPPED + 1)); }
-# check NAME CONDITION-STATUS DETAIL: pass when the previous command succeeded
-check() {
-	local name=$1 ok=$2 detail=$3
-	if [ "$ok" = 0 ]; then pass "$name" "$detail"; else fail "$name" "$detail"; fi
-}
 group_begin() { GROUP_CASES=0; GROUP_FAILED=0; echo "== hostile/$1"; }
+
+# timing_of FILE: the "Time: X ms" psql printed (first one)
+timing_of() { sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$1" | head -1; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# q DB SQL: rows on stdout; psql's stderr (the error) in $QERR; status 0/1
+# q DB SQL: rows on stdout, status 0/1; psql's stderr goes to $WORK/qerr,
+# and qerr prints the message of the last q's ERROR (q usually runs in a
+# command substitution, so it cannot leave a variable behind)
 q() {
-	local db=$1 sql=$2 out rc
-	out=$(psql -X -At -q -v ON_ERROR_STOP=1 -d "$db" -c "$sql" 2>"$WORK/qerr")
-	rc=$?
-	QERR=$(sed -n 's/^\(psql:[^ ]*: \)\{0,1\}ERROR: *//p' "$WORK/qerr" | head -1)
-	printf '%s' "$out"
-	return $rc
+	psql -X -At -q -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>"$WORK/qerr"
 }
+qerr() { sed -n 's/^\(psql:[^ ]*: \)\{0,1\}ERROR: *//p' "$WORK/qerr" | head -1; }
 
 # expect_error NAME DB SQL REGEX: the statement must fail with a message
-# matching REGEX (grep -E) and the server must still answer afterwards
+# matching REGEX (grep -E)
 expect_error() {
 	local name=$1 db=$2 sql=$3 re=$4 out
 	if out=$(q "$db" "$sql"); then
 		fail "$name" "expected an error matching /$re/, got a result: ${out:0:120}"
-	elif printf '%s' "$QERR" | grep -Eq -- "$re"; then
-		pass "$name" "ERROR: $QERR"
+	elif qerr | grep -Eq -- "$re"; then
+		pass "$name" "ERROR: $(qerr)"
 	else
-		fail "$name" "expected /$re/, got: ${QERR:-$(head -3 "$WORK/qerr")}"
+		fail "$name" "expected /$re/, got: $(head -3 "$WORK/qerr" | tr '\n' ' ')"
 	fi
 }
 
@@ -59,7 +55,7 @@ expect_eq() {
 	if [ "$2" = "$3" ]; then
 		pass "$1" "${4:-$2}"
 	else
-		fail "$1" "got '${2:0:200}', expected '${3:0:200}'${QERR:+ (error: $QERR)}"
+		fail "$1" "got '${2:0:200}', expected '${3:0:200}' $(qerr)"
 	fi
 }
 
@@ -87,7 +83,6 @@ st_sh() { st_add "\\! ( $1 ) >>$WORK/shell.log 2>&1"; }
 # st_run DB: runs the script in one session
 st_run() {
 	psql -X -At -q -d "$1" -f "$ST.sql" >"$ST.out" 2>"$ST.err"
-	ST_RC=$?
 }
 # rows of step NAME
 st_out() {
@@ -122,7 +117,13 @@ st_expect_error() {
 		fail "$what" "expected /$re/, got: $msg"
 	fi
 }
-# st_expect_ok NAME [WHAT]: step NAME returned rows without error; echoes them
-st_ok() {
-	[ "$(st_failed "$1")" = false ]
+
+# the long model: bert-mini-mlm (F32, used in place from the mapping) with
+# its positions tiled to 4096, in $LONG_ROOT/long
+ensure_long_model() {
+	LONG_ROOT=$WORK/long
+	[ -f "$LONG_ROOT/long/model.safetensors" ] && return 0
+	mkdir -p "$LONG_ROOT"
+	"$PY" "$HERE/mkmodel.py" long "$BERT_MODELS/bert-mini-mlm" "$LONG_ROOT/long" 4096 &&
+		chmod -R a+rX "$LONG_ROOT"
 }

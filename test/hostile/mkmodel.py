@@ -9,7 +9,9 @@
       its weights file truncated under it.
   mkmodel.py cased SRC DST
       Copy SRC to DST with tokenizer_config.json do_lower_case = false and
-      strip_accents = false (combining marks are then kept and reordered).
+      strip_accents = false (combining marks are then kept and reordered),
+      and the first [unusedN] entries of vocab.txt replaced by accented
+      words (café, naïve, über, ##é), so that tokens outside ASCII exist.
   mkmodel.py labels DIR LABEL...
       Write DIR/config.json.new: DIR/config.json with id2label / label2id
       replaced by LABEL... (the file is renamed over config.json by the caller).
@@ -86,6 +88,15 @@ def cased_model(src, dst):
         os.unlink(tj)
     edit_json(os.path.join(dst, "tokenizer_config.json"),
               do_lower_case=False, strip_accents=False)
+    vocab = os.path.join(dst, "vocab.txt")
+    with open(vocab, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    extra = ["café", "naïve", "über", "##é"]
+    for i, line in enumerate(lines):
+        if extra and line.startswith("[unused"):
+            lines[i] = extra.pop(0)
+    with open(vocab, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
 
 
 def relabel(d, labels):
