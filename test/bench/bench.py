@@ -44,7 +44,7 @@ SIZES = {
     "long_rows": env_int("BENCH_LONG_ROWS", 500, 4),
     "sts_rows": env_int("BENCH_STS_ROWS", 1500, 48),
     "runs": env_int("BENCH_RUNS", 3, 2),
-    "peer_runs": env_int("BENCH_PEER_RUNS", 3, 1),
+    "peer_runs": env_int("BENCH_PEER_RUNS", 1, 1),
     "first_call_runs": env_int("BENCH_FIRST_CALL_RUNS", 5, 2),
     "gemm_seconds": env_float("BENCH_GEMM_SECONDS", 10, 1),
 }
@@ -53,7 +53,6 @@ EMBED_MODELS = env_list("BENCH_EMBED_MODELS", "bert-mini-embed minilm-l6-embed b
 PEERS = os.environ.get("BENCH_PEERS", "1") == "1"
 PEER_BATCHES = [int(b) for b in env_list("BENCH_PEER_BATCHES", "1 32")]
 MEM_MODEL = os.environ.get("BENCH_MEMORY_MODEL", "bert-base")
-FIRST_CALL_MODEL = "bert-base-embed"
 
 WORKLOADS = {
     # name: (table, column, function, models)
@@ -89,13 +88,22 @@ def psql_value(sql):
 TIME_RE = re.compile(r"^Time: ([0-9.]+) ms", re.M)
 
 
+CPU_SQL = ("SELECT 'C:' || (string_to_array(pg_read_file('/proc/self/stat'), ' '))[14] || ' ' ||"
+           " (string_to_array(pg_read_file('/proc/self/stat'), ' '))[15];\n")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
 def timed(setup, query, runs):
-    """Seconds of each of RUNS executions of QUERY in one session after SETUP."""
-    out = psql(setup + "\n\\timing on\n" + (query + ";\n") * runs)
-    times = [float(x) / 1000 for x in TIME_RE.findall(out)]
-    if len(times) != runs:
+    """Wall seconds of each of RUNS executions of QUERY in one session after
+    SETUP, and the CPU seconds of the backend (all its threads) in each."""
+    out = psql(setup + CPU_SQL + "\\timing on\n" + (query + ";\n" + CPU_SQL) * runs)
+    # Time lines alternate: the query, then the CPU_SQL after it
+    times = [float(x) / 1000 for x in TIME_RE.findall(out)][0::2]
+    ticks = [sum(int(v) for v in l[2:].split()) for l in out.splitlines() if l.startswith("C:")]
+    if len(times) != runs or len(ticks) != runs + 1:
         raise RuntimeError("expected %d timings, got %r" % (runs, out[-2000:]))
-    return times, out
+    cpu = [(b - a) / CLK_TCK for a, b in zip(ticks, ticks[1:])]
+    return times, cpu, out
 
 
 def q(s):
@@ -140,7 +148,12 @@ def corename(work):
 def machine_info():
     cpu = "unknown"
     flags = ""
+    ident = {}
     for line in open("/proc/cpuinfo"):
+        k, _, v = line.partition(":")
+        k, v = k.strip(), v.strip()
+        if k in ("vendor_id", "cpu family", "model", "stepping") and k not in ident:
+            ident[k] = v
         if line.startswith("model name") and cpu == "unknown":
             cpu = line.split(":", 1)[1].strip()
         if line.startswith("flags") and not flags:
@@ -151,6 +164,9 @@ def machine_info():
         r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True)
         return r.stdout.strip() or "?"
 
+    if ident:
+        cpu += " (%s family %s model %s stepping %s)" % (ident.get("vendor_id", "?"), ident.get("cpu family", "?"),
+                                                        ident.get("model", "?"), ident.get("stepping", "?"))
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -186,7 +202,10 @@ def prepare(work, res):
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(rows) + "\n")
         table, col = WORKLOADS[w][0], WORKLOADS[w][1]
-        script += ("DROP TABLE IF EXISTS %s;\nCREATE TABLE %s (id serial PRIMARY KEY, %s text NOT NULL);\n"
+        # fillfactor 10: a few rows per 8 kB block, as a parallel scan hands
+        # out whole blocks; parallel_workers: 2 workers however small
+        script += ("DROP TABLE IF EXISTS %s;\nCREATE TABLE %s (id serial PRIMARY KEY, %s text NOT NULL)"
+                   " WITH (fillfactor = 10, parallel_workers = 2);\n"
                    "\\copy %s (%s) FROM %s (FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\b')\n"
                    "ANALYZE %s;\n" % (table, table, col, table, col, q(path), table))
     psql(script)
@@ -250,8 +269,8 @@ def sql_run(m, w, threads=1, parallel=False, fn=None, jit=False):
     runs = SIZES["runs"]
     if parallel:
         query = "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + query
-    times, out = timed(setup, query, runs)
-    r = {"seconds": times, "median_s": statistics.median(times)}
+    times, cpu, out = timed(setup, query, runs)
+    r = {"seconds": times, "median_s": statistics.median(times), "backend_cpu_s": cpu}
     if parallel:
         r["workers_planned"] = [int(x) for x in re.findall(r"Workers Planned: (\d+)", out)]
         r["workers_launched"] = [int(x) for x in re.findall(r"Workers Launched: (\d+)", out)]
@@ -284,7 +303,8 @@ def gemm(res, work, phase):
             p = subprocess.run([os.path.join(work, "gemm_bench"), str(info["hidden_size"]),
                                 str(info["intermediate_size"]), str(info["num_attention_heads"]),
                                 str(info["num_hidden_layers"]), str(SIZES["gemm_seconds"])],
-                               input=toks, capture_output=True, text=True, check=True)
+                               input=toks, capture_output=True, text=True, check=True,
+                               env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
             out[key] = json.loads(p.stdout)
             res.save()
 
@@ -520,6 +540,18 @@ def report(work, res, out_path):
     P("| repetitions | median of %d runs per SQL figure, %d per peer figure; load average at start %s |" % (
         meta["sizes"]["runs"], meta["sizes"]["peer_runs"], " ".join(meta["load_avg_start"])))
     P("| duration | native phase %s s, Haswell phase %s s |" % (meta.get("native_seconds", "?"), meta.get("haswell_seconds", "–")))
+    sqln, sqlh = res["sql_native"], res["sql_haswell"]
+    util = [min(1.0, c / w) for k, v in sqln.items() if k.endswith("|t1") for c, w in
+            zip(v.get("backend_cpu_s", []), v["seconds"]) if w >= 0.5]
+    util += [min(1.0, c / w) for k, v in sqlh.items() for c, w in
+             zip(v.get("backend_cpu_s", []), v["seconds"]) if w >= 0.5]
+    util += [min(1.0, g["cpu_seconds"] / g["seconds"]) for ph in ("gemm_native", "gemm_haswell")
+             for g in res[ph].values() if "cpu_seconds" in g]
+    if util:
+        P("| idle check | CPU time ÷ wall time of the 1-thread SQL runs (backend) and sgemm runs: lowest %.0f%%, "
+          "median %.0f%%%s |" % (100 * min(util), 100 * statistics.median(util),
+                                 " — **the machine was busy: other processes took CPU time, figures are low "
+                                 "and noisy**" if min(util) < 0.9 else " (idle enough)"))
     P("")
 
     P("## Models")
@@ -535,8 +567,6 @@ def report(work, res, out_path):
       "all-MiniLM-L6-v2, distilbert-base-uncased-finetuned-sst-2-english and bert-base "
       "(the `-embed` variants: BertModel + mean pooling + Normalize, as sentence-transformers saves them).")
     P("")
-
-    sqln, sqlh = res["sql_native"], res["sql_haswell"]
 
     def rps(r, n):
         return n / r["median_s"] if r and "median_s" in r else None
@@ -575,9 +605,9 @@ def report(work, res, out_path):
         base = sqln.get("%s|%s|t1" % (m, w))
         if base:
             P("")
-            P("With the server's default `jit = on` (every figure above runs with `jit = off`), %s over the %d %s "
-              "takes %.0f ms instead of %.0f ms (%+.0f ms: the query's cost estimate, COST 10000 per call, "
-              "crosses jit_above_cost and the plan is JIT-compiled, which speeds nothing up here)." % (
+            P("Every figure here runs with `jit = off`. With the server's default `jit = on`, %s over the %d %s "
+              "takes %.0f ms instead of %.0f ms (%+.0f ms; COST 10000 per call puts such a query above "
+              "jit_above_cost, so its plan is JIT-compiled)." % (
                   m, rows[w], WORKLOAD_TITLE[w], 1000 * v["median_s"], 1000 * base["median_s"],
                   1000 * (v["median_s"] - base["median_s"])))
     P("")
@@ -589,9 +619,12 @@ def report(work, res, out_path):
       "sgemm: `test/bench/gemm_bench.c` runs every matrix product of the encoder for the same rows "
       "(row-major, NoTrans/Trans as src/encoder.c calls cblas_sgemm, one weight set per layer, 1 thread, "
       "same OpenBLAS and environment) and times it; 'dense' counts the six weight products only. "
-      "'GEMM share' = time sgemm alone needs for the rows ÷ time the SQL query took.")
+      "'bert ÷ sgemm' = bert's GFLOP/s (whole query: tokenization, embeddings, softmax, GELU, LayerNorm "
+      "included) ÷ the sgemm rate; above 100%, the extension's products run faster than one plain "
+      "cblas_sgemm call per product (src/encoder.c splits products of few rows into OpenBLAS's "
+      "small-matrix kernels).")
     P("")
-    P("| model | workload | GFLOP/row | bert GFLOP/s | sgemm GFLOP/s all (dense) | GEMM share | Haswell: bert / sgemm GFLOP/s |")
+    P("| model | workload | GFLOP/row | bert GFLOP/s | sgemm GFLOP/s all (dense) | bert ÷ sgemm | Haswell: bert / sgemm GFLOP/s |")
     P("|---|---|---|---|---|---|---|")
     for w, (_, _, fn, ms) in WORKLOADS.items():
         n = rows[w]
@@ -610,7 +643,6 @@ def report(work, res, out_path):
             P("| %s | %s | %.3f | %s | %s (%s) | %.0f%% | %s |" % (
                 m, w, fl / n / 1e9, fmt(ach), fmt(g["gflops_all"]), fmt(g["gflops_dense"]), 100 * share, hs))
     P("")
-
     P("## SQL overhead")
     P("")
     P("`bert_token_ids(text, model)` does the per-call work that is not the encoder: model lookup (stat of the files), "
@@ -696,6 +728,12 @@ def report(work, res, out_path):
                             pr = v["rows"] / v["median_s"]
                             cells.append("%s (%.2f)" % (fmt(pr), pr / b_rps if b_rps else float("nan")))
                 P("| " + " | ".join(cells) + " |")
+        for k, v in res["peers"].items():
+            m, w = k.split("|")[:2]
+            ours = sum(res["tokens"].get("%s|%s" % (m, w), []))
+            if "tokens" in v and v["tokens"] != ours:
+                P("")
+                P("Token count differs: %s tokenized %d tokens, bert %d." % (k, v["tokens"], ours))
         errs = [(k, v["error"]) for k, v in res["peers"].items() if "error" in v]
         for k, e in errs:
             P("")
@@ -710,6 +748,10 @@ def report(work, res, out_path):
       "machine's environment sets them); every other figure runs with both unset, so OpenBLAS picks its kernel for "
       "the CPU itself, as on a user's machine. The core names come from `openblas_get_corename()` in "
       "`gemm_bench --corename` under the same environment as the server (the extension does not expose it in SQL).")
+    P("- The peers and the sgemm program run in the same environment as the native server (OPENBLAS_* unset), "
+      "on the same rows, one after another, never concurrently.")
+    P("- Backend memory is read by the backend itself (`pg_read_file('/proc/self/status')`, the same file as "
+      "/proc/<pid>/status).")
     P("- The random-weight models compute the same as trained ones of their size (same shapes, same kernels); "
       "their labels mean nothing.")
     if meta["quick"]:

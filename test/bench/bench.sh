@@ -15,7 +15,7 @@
 #   BENCH_LONG_ROWS   500 / 4     IMDB test reviews (cut at the model's limit)
 #   BENCH_STS_ROWS    1500 / 48   STS-B dev sentences (embedding path)
 #   BENCH_RUNS        3 / 2       runs per SQL figure (median)
-#   BENCH_PEER_RUNS   3 / 1       runs per ONNX Runtime / PyTorch figure (median)
+#   BENCH_PEER_RUNS   1 / 1       runs per ONNX Runtime / PyTorch figure (median)
 #   BENCH_FIRST_CALL_RUNS 5 / 2   fresh connections per first-call figure
 #   BENCH_GEMM_SECONDS 10 / 1     time budget of each sgemm measurement
 # Other settings:
@@ -29,6 +29,8 @@
 #                           (npm/); kept between runs, generated once
 #   BENCH_NO_BUILD=1        use the installed extension as it is
 #   BENCH_NO_INSTALL=1      install no packages (they must be there)
+#   BENCH_KEEP_WORK=1       keep the scratch folder (texts, results.json); the
+#                           raw results are always copied beside OUT as .json
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -127,7 +129,7 @@ unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 
 source test/cluster.sh
 cluster_start
-trap 'cluster_stop; rm -rf "$WORK"' EXIT
+trap 'cluster_stop; [ "${BENCH_KEEP_WORK:-0}" = 1 ] || rm -rf "$WORK"' EXIT
 as_pg test -r "$MODELS/bert-base/model.safetensors" ||
 	{ echo "the server's user cannot read $MODELS: set BENCH_CACHE to a folder it can reach" >&2; exit 1; }
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
@@ -150,5 +152,6 @@ if [ "${BENCH_HASWELL:-1}" = 1 ]; then
 fi
 
 $PY test/bench/bench.py report "$WORK" "$OUT"
+cp "$WORK/results.json" "${OUT%.md}.json"
 echo
 say "wrote $OUT ($(($(date +%s) - started)) s in all)"

@@ -50,8 +50,10 @@ function encode(t) {
 }
 
 let checksum = 0;
+let tokens = 0;
 async function runBatch(chunk) {
   const enc = chunk.map(encode);
+  for (const e of enc) tokens += e.length;
   const n = Math.max(...enc.map((e) => e.length));
   const b = enc.length;
   const ids = new BigInt64Array(b * n);
@@ -84,6 +86,7 @@ async function runBatch(chunk) {
 }
 
 async function pass() {
+  tokens = 0;
   const t0 = process.hrtime.bigint();
   for (let k = 0; k < texts.length; k += batch) await runBatch(texts.slice(k, k + batch));
   return Number(process.hrtime.bigint() - t0) / 1e9;
@@ -94,5 +97,5 @@ const seconds = [];
 for (let r = 0; r < runs; r++) seconds.push(await pass());
 console.log(JSON.stringify({
   peer: "onnxruntime-node", version: ort.env.versions?.common ?? null, batch, rows: texts.length,
-  threads: 1, seconds, checksum: Number.isFinite(checksum),
+  tokens, threads: 1, seconds, checksum: Number.isFinite(checksum),
 }));
