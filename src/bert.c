@@ -238,6 +238,22 @@ BertFloatArray(const float *x, int n)
 }
 
 /*
+ * The sentence embedding (hidden_size) of one sequence's hidden states
+ * (len, hidden_size): pooled, then L2-normalised if the model says so.
+ */
+static ArrayType *
+sentence_embedding(const BertModel *model, const float *hidden, int len)
+{
+	int			h = model->config.hidden_size;
+	float	   *embedding = palloc(sizeof(float) * h);
+
+	BertPool(embedding, hidden, len, h, model->config.pooling);
+	if (model->config.normalize)
+		BertL2Normalize(embedding, h);
+	return BertFloatArray(embedding, h);
+}
+
+/*
  * bert_embed(text [, model]) -> real[] (hidden_size)
  * Sentence embedding: pooling of last_hidden_state over all tokens ([CLS]
  * and [SEP] included) as the model's 1_Pooling config says (mean without
@@ -250,17 +266,12 @@ bert_embed(PG_FUNCTION_ARGS)
 {
 	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model");
 	BertInput	input;
-	const float *hidden;
-	int			h = model->config.hidden_size;
-	float	   *embedding = palloc(sizeof(float) * h);
+	ArrayType  *embedding;
 
 	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
-	hidden = BertForward(model, &input);
-	BertPool(embedding, hidden, input.len, h, model->config.pooling);
-	if (model->config.normalize)
-		BertL2Normalize(embedding, h);
+	embedding = sentence_embedding(model, BertForward(model, &input), input.len);
 	BertMappingCheck(model);
-	PG_RETURN_ARRAYTYPE_P(BertFloatArray(embedding, h));
+	PG_RETURN_ARRAYTYPE_P(embedding);
 }
 
 /*
@@ -495,13 +506,9 @@ static void
 emit_embedding(void *arg, int k, const float *hidden, int len)
 {
 	BatchCall  *call = arg;
-	int			h = call->model->config.hidden_size;
-	float	   *embedding = palloc(sizeof(float) * h);
 
-	BertPool(embedding, hidden, len, h, call->model->config.pooling);
-	if (call->model->config.normalize)
-		BertL2Normalize(embedding, h);
-	call->result[call->index[k]] = PointerGetDatum(BertFloatArray(embedding, h));
+	call->result[call->index[k]] =
+		PointerGetDatum(sentence_embedding(call->model, hidden, len));
 }
 
 /*
