@@ -14,6 +14,7 @@
 #endif
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -255,9 +256,9 @@ BertJsonGetFloat(const BertJson *obj, const char *key, float *out,
 	}
 	errno = 0;
 	d = strtod(v->str, &end);
-	if (errno != 0 || *end != '\0' || !isfinite(d))
+	if (errno != 0 || *end != '\0' || !isfinite(d) || fabs(d) > FLT_MAX)
 	{
-		*error = psprintf("\"%s\" is not a finite number: %s.", key, v->str);
+		*error = psprintf("\"%s\" is not a finite float: %s.", key, v->str);
 		return false;
 	}
 	*out = (float) d;

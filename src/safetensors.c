@@ -49,10 +49,13 @@ compare_names(const void *a, const void *b)
 static int
 compare_begin(const void *a, const void *b)
 {
-	size_t		x = (*(const BertTensorInfo *const *) a)->begin;
-	size_t		y = (*(const BertTensorInfo *const *) b)->begin;
+	const BertTensorInfo *x = *(const BertTensorInfo *const *) a;
+	const BertTensorInfo *y = *(const BertTensorInfo *const *) b;
 
-	return (x > y) - (x < y);
+	/* by start, then end: an empty tensor sorts before one starting there */
+	if (x->begin != y->begin)
+		return (x->begin > y->begin) - (x->begin < y->begin);
+	return (x->end > y->end) - (x->end < y->end);
 }
 
 /* Reads a non-negative integer JSON number no larger than max. */

@@ -70,6 +70,13 @@
 /* bytes reserved in front of a word's UTF-8 so a prefix fits before any piece */
 #define PREFIX_ROOM 16
 
+/*
+ * Canonical reordering moves a mark past at most this many others: real
+ * text has a handful of marks per base character (Unicode's stream-safe
+ * format allows 30), and the bound keeps a hostile run of thousands linear.
+ */
+#define MAX_REORDER 64
+
 /* initial word buffer length (code points); grows up to the word limit */
 #define WORD_INITIAL_CAP 64
 
@@ -762,7 +769,8 @@ word_push(TokState *st, int32_t cp, int32_t start, int32_t end, int ccc)
 	j = st->n;
 	if (ccc > 0)
 	{
-		while (j > st->run_start && st->ccc[j - 1] > ccc)
+		while (j > st->run_start && st->n - j < MAX_REORDER &&
+			   st->ccc[j - 1] > ccc)
 		{
 			st->cps[j] = st->cps[j - 1];
 			st->ccc[j] = st->ccc[j - 1];
