@@ -20,10 +20,12 @@ export BERT_BADMODELS=$CLUSTER_DIR/badmodels
 chmod -R a+rX "$BERT_BADMODELS"
 
 failed=()
+suites=0
 run_suite() {
 	local name=$1
 	shift
 	echo "== $name"
+	suites=$((suites + 1))
 	"$@" || failed+=("$name")
 }
 
@@ -53,8 +55,6 @@ run_suite load bash test/load/run.sh
 cluster_stop
 trap - EXIT
 [ -n "${CLUSTER_CRASHED:-}" ] && failed+=("backend crash")
-if [ ${#failed[@]} -gt 0 ]; then
-	echo "FAILED: ${failed[*]}"
-	exit 1
-fi
-echo "all suites passed"
+[ ${#failed[@]} -gt 0 ] && echo "FAILED: ${failed[*]}"
+echo "suites: $((suites - ${#failed[@]})) passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
