@@ -256,10 +256,14 @@ PARALLEL = ("SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 
 SERIAL = "SET max_parallel_workers_per_gather = 0;\n"
 
 
-def sql_run(m, w, threads=1, parallel=False, fn=None, jit=False):
+def sql_run(m, w, threads=1, parallel=False, fn=None, jit=False, batch=0):
     table, col, wfn, _ = WORKLOADS[w]
     fn = fn or wfn
     query = "SELECT count(%s(%s, %s)) FROM %s" % (fn, col, q(m), table)
+    if batch:
+        # the text[] form: groups of `batch` rows, packed per forward pass
+        query = ("SELECT count(*) FROM (SELECT array_agg(%s ORDER BY id) AS a FROM %s "
+                 "GROUP BY (id - 1) / %d) g, %s(g.a, %s)" % (col, table, batch, fn, q(m)))
     setup = (PARALLEL if parallel else SERIAL) + "SET bert.threads = %d;\n" % threads
     # warm-up: load the model and size the buffers on a few rows
     setup += "SELECT count(%s(%s, %s)) FROM (SELECT %s FROM %s ORDER BY id LIMIT 4) s;\n" % (
@@ -465,6 +469,7 @@ NATIVE_CONFIGS = [
     ("t1", dict(threads=1)),
     ("t2", dict(threads=2)),
     ("par2", dict(threads=1, parallel=True)),
+    ("batch32", dict(threads=1, batch=32)),
     ("token_ids", dict(threads=1, fn="bert_token_ids")),
     ("jit_t1", dict(threads=1, jit=True)),
 ]
@@ -583,8 +588,8 @@ def report(work, res, out_path):
       "Parallel: `max_parallel_workers_per_gather=2`, zero setup/tuple costs, bert.threads 1 "
       "(leader + 2 workers on %s cores; each worker maps the model again at every query, included)." % meta["cores"])
     P("")
-    P("| model | workload | mean tokens | 1 thread | 2 threads | parallel, 2 workers | 1 thread, Haswell forced | AVX-512 / Haswell |")
-    P("|---|---|---|---|---|---|---|---|")
+    P("| model | workload | mean tokens | 1 thread | 2 threads | parallel, 2 workers | batched, 32 per call, 1 thread | 1 thread, Haswell forced | AVX-512 / Haswell |")
+    P("|---|---|---|---|---|---|---|---|---|")
     for w, (_, _, fn, ms) in WORKLOADS.items():
         n = rows[w]
         for m in ms:
@@ -596,9 +601,9 @@ def report(work, res, out_path):
             if rp and rp.get("workers_launched"):
                 par += " [%s launched]" % min(rp["workers_launched"])
             ratio = "%.2f×" % (rh["median_s"] / r1["median_s"]) if rh and r1 else "–"
-            P("| %s | %s | %.0f | %s | %s | %s | %s | %s |" % (
+            P("| %s | %s | %.0f | %s | %s | %s | %s | %s | %s |" % (
                 m, w, statistics.mean(toks), cell(r1, n), cell(sqln.get("%s|%s|t2" % (m, w)), n),
-                par, cell(rh, n), ratio))
+                par, cell(sqln.get("%s|%s|batch32" % (m, w)), n), cell(rh, n), ratio))
     jit = [(k, v) for k, v in sqln.items() if k.endswith("|jit_t1")]
     for k, v in jit:
         m, w, _ = k.split("|")
@@ -708,7 +713,8 @@ def report(work, res, out_path):
               next((v.get("torch") for v in res["peers"].values() if v.get("torch")), "?")))
         P("")
         hdr = ["model", "workload", "bert"] + ["ORT batch %d" % b for b in PEER_BATCHES] + \
-              ["PyTorch batch %d" % b for b in PEER_BATCHES]
+              ["PyTorch batch %d" % b for b in PEER_BATCHES] + \
+              ["bert batched (32 per call)", "ORT best batch ÷ bert batched"]
         P("| " + " | ".join(hdr) + " |")
         P("|" + "---|" * len(hdr))
         for w, (_, _, fn, ms) in WORKLOADS.items():
@@ -727,6 +733,11 @@ def report(work, res, out_path):
                         else:
                             pr = v["rows"] / v["median_s"]
                             cells.append("%s (%.2f)" % (fmt(pr), pr / b_rps if b_rps else float("nan")))
+                batched = rps(sqln.get("%s|%s|batch32" % (m, w)), n)
+                ort = [res["peers"].get("%s|%s|ort|%d" % (m, w, b)) for b in PEER_BATCHES]
+                ort_best = max([v["rows"] / v["median_s"] for v in ort if v and "median_s" in v] or [0])
+                cells.append(fmt(batched))
+                cells.append("%.2f" % (ort_best / batched) if batched and ort_best else "–")
                 P("| " + " | ".join(cells) + " |")
         for k, v in res["peers"].items():
             m, w = k.split("|")[:2]
