@@ -72,17 +72,6 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		} \
 	} while (0)
 
-/*
- * Checks of findings already reported to the owner of src/, each with a
- * crash-* reproducer in the corpus.  To fuzz past them until they are
- * fixed: FUZZ_CFLAGS=-DFUZZ_IGNORE_KNOWN_FINDINGS bash test/fuzz/run.sh
- */
-#ifdef FUZZ_IGNORE_KNOWN_FINDINGS
-#define KNOWN_FINDING_CHECK(cond, ...) ((void) 0)
-#else
-#define KNOWN_FINDING_CHECK FUZZ_CHECK
-#endif
-
 #define UNLIMITED (1 << 30)
 
 /* A malloc'd copy of exactly `size` bytes (no terminator): reads past the
@@ -553,7 +542,7 @@ fuzz_one(const uint8_t *data, size_t size)
 		 * was refused.  The entries are filled at that point.
 		 */
 		if (strncmp(error, "Tensors \"", 9) == 0 && st.tensors != NULL)
-			KNOWN_FINDING_CHECK(overlapping_pair(&st),
+			FUZZ_CHECK(overlapping_pair(&st),
 								"\"%s\" but no two tensors overlap", error);
 		free(image);
 		return;
@@ -808,7 +797,7 @@ check_config(const BertConfig *cfg)
 	FUZZ_CHECK(cfg->layer_norm_eps > 0.0f, "layer_norm_eps %g",
 			   (double) cfg->layer_norm_eps);
 	/* finding 1: a finite double beyond FLT_MAX became +inf */
-	KNOWN_FINDING_CHECK(isfinite(cfg->layer_norm_eps),
+	FUZZ_CHECK(isfinite(cfg->layer_norm_eps),
 						"layer_norm_eps %g is not finite", (double) cfg->layer_norm_eps);
 	FUZZ_CHECK(cfg->model_max_length == cfg->max_position_embeddings,
 			   "model_max_length %d", cfg->model_max_length);

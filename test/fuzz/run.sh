@@ -25,9 +25,7 @@
 #   FUZZ_TARGETS   targets to run (default "safetensors json tokenizer vocab")
 #   FUZZ_CC        compiler (default clang-14, else clang)
 #   FUZZ_SEED      libFuzzer -seed (default: random; printed in the log)
-#   FUZZ_CFLAGS    extra compiler flags, e.g. -DFUZZ_IGNORE_KNOWN_FINDINGS to
-#                  skip the harness checks of findings already reported (see
-#                  fuzz_targets.c) and fuzz past them
+#   FUZZ_CFLAGS    extra compiler flags
 #   KEEP=1         keep the scratch folder (it is always kept after a failure)
 set -uo pipefail
 
