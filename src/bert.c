@@ -19,7 +19,6 @@
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 
 #include "bert.h"
 #include "bert_sql.h"

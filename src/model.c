@@ -305,8 +305,6 @@ bind(ModelLoad *ld, const char *name, bool prefixed, int64 d0, int64 d1,
 			return NULL;
 	}
 	ld->model->converted_bytes += count * sizeof(float);
-	if (strcmp(ld->model->config.dtype, "F32") == 0 || ld->model->config.dtype[0] == '\0')
-		strlcpy(ld->model->config.dtype, t->dtype_name, sizeof(ld->model->config.dtype));
 	return copy;
 }
 
@@ -526,16 +524,16 @@ BertModelLoad(const char *name, const char *path, const char *root)
 	if (!BertConfigFromJson(config, &model->config, &error))
 		corrupt(&ld, "config.json", error);
 	ld.prefix = model->config.family == BERT_FAMILY_DISTILBERT ? "distilbert." : "bert.";
-	strlcpy(model->config.dtype, "F32", sizeof(model->config.dtype));
 
 	load_tokenizer(&ld);
 	load_sentence_transformers(&ld);
 	map_weights(&ld);
-	model->config.dtype[0] = '\0';
 	bind_encoder(&ld);
 	bind_head(&ld);
-	if (model->config.dtype[0] == '\0')
-		strlcpy(model->config.dtype, "F32", sizeof(model->config.dtype));
+	/* the storage dtype bert_models() shows: that of the word embeddings */
+	strlcpy(model->config.dtype,
+			find_tensor(&ld, "embeddings.word_embeddings.weight", true)->dtype_name,
+			sizeof(model->config.dtype));
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
