@@ -19,12 +19,17 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "postmaster/postmaster.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "bert.h"
 
 #define BERT_MAX_CACHED_MODELS 8
 #define BERT_MAX_MODEL_NAME 255
+/* application_name of the connections Citus opens to run shard queries */
+#define CITUS_TASK_APPLICATION_NAME "citus_internal gpid="
 
 typedef struct FileIdentity
 {
@@ -103,6 +108,37 @@ BertPathInside(const char *path, const char *root)
 	return strncmp(path, root, len) == 0 && path[len] == '/' && path[len + 1] != '\0';
 }
 
+/* True in a connection Citus opened to run a shard query on this node. */
+static bool
+in_citus_task(void)
+{
+	return application_name != NULL &&
+		strncmp(application_name, CITUS_TASK_APPLICATION_NAME,
+				strlen(CITUS_TASK_APPLICATION_NAME)) == 0;
+}
+
+/*
+ * This node as the coordinator reached it: "address:port" for TCP,
+ * "socket directory:port" for a Unix socket (Citus's spelling of nodes).
+ */
+static char *
+node_name(void)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	Datum		addr;
+	const char *dirs;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	addr = inet_server_addr(fcinfo);
+	if (!fcinfo->isnull)
+		return psprintf("%s:%d", DatumGetCString(DirectFunctionCall1(inet_out, addr)),
+						PostPortNumber);
+	dirs = GetConfigOption("unix_socket_directories", true, false);
+	if (dirs == NULL || dirs[0] == '\0')
+		return psprintf("port %d", PostPortNumber);
+	return psprintf("%.*s:%d", (int) strcspn(dirs, ","), dirs, PostPortNumber);
+}
+
 /* Checks a model name and builds its directory path; raises errors. */
 static void
 model_path(const char *name, const char *setting, char *path)
@@ -117,8 +153,11 @@ model_path(const char *name, const char *setting, char *path)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no model given and %s is not set", setting),
-				 errhint("Pass the model name as the last argument, or SET %s = 'model_name'.",
-						 setting)));
+				 in_citus_task()
+				 ? errhint("Pass the model name as the last argument, or set %s on every node (ALTER DATABASE ... SET): a session SET on the coordinator does not reach the workers.",
+						   setting)
+				 : errhint("Pass the model name as the last argument, or SET %s = 'model_name'.",
+						   setting)));
 	if (name == NULL || name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -173,14 +212,9 @@ resolve_inside(const char *name, const char *path, char *real, char *real_root)
 				 errhint("Put the model directory itself inside bert.model_dir instead of a link to it.")));
 }
 
-/*
- * Returns the model called `name` (a sub-directory of bert.model_dir),
- * loading it on first use or when its files changed.  `setting` names the
- * GUC that supplied the name, for the error when it is empty (NULL when the
- * name can only come from an argument).
- */
-BertModel *
-BertGetModel(const char *name, const char *setting)
+/* BertGetModel() without the node name in its errors. */
+static BertModel *
+get_model(const char *name, const char *setting)
 {
 	char		path[MAXPGPATH];
 	char		real[PATH_MAX];
@@ -231,6 +265,48 @@ BertGetModel(const char *name, const char *setting)
 	memcpy(slot->ids, ids, sizeof(ids));
 	slot->model = model;
 	slot->last_used = ++use_counter;
+	return model;
+}
+
+/*
+ * Returns the model called `name` (a sub-directory of bert.model_dir),
+ * loading it on first use or when its files changed.  `setting` names the
+ * GUC that supplied the name, for the error when it is empty (NULL when the
+ * name can only come from an argument).
+ *
+ * In a shard query of a Citus cluster, a missing model or bert.model_dir
+ * is a fault of one node, so its errors name this node in errdetail: Citus
+ * adds the node to the errors of its query path as CONTEXT, but its COPY
+ * path (INSERT ... SELECT through the coordinator, \copy into a table with
+ * a generated column) passes on only errmsg and errdetail.
+ */
+BertModel *
+BertGetModel(const char *name, const char *setting)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	BertModel  *model = NULL;
+
+	if (!in_citus_task())
+		return get_model(name, setting);
+	PG_TRY();
+	{
+		model = get_model(name, setting);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char	   *node;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		node = node_name();
+		edata->detail = edata->detail
+			? psprintf("%s The error was raised on node %s.", edata->detail, node)
+			: psprintf("The error was raised on node %s.", node);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 	return model;
 }
 
