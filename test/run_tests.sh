@@ -51,6 +51,7 @@ run_suite tokenizer bash test/tokenizer/run.sh
 run_suite fuzz bash test/fuzz/run.sh
 run_suite hostile bash test/hostile/run.sh
 run_suite load bash test/load/run.sh
+run_suite citus bash test/citus/run.sh
 
 cluster_stop
 trap - EXIT
