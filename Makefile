@@ -17,11 +17,13 @@ OBJS = \
 	src/model.o \
 	src/model_cache.o \
 	src/pipelines.o \
+	src/retrieval.o \
 	src/safetensors.o \
+	src/sql_pairs.o \
 	src/tokenizer.o
 
-DATA = bert--1.0.sql
-REGRESS = setup tokenizer embed sentiment pipelines settings errors
+DATA = bert--1.0.sql bert--1.0--1.1.sql
+REGRESS = setup tokenizer embed sentiment pipelines settings errors pairs
 REGRESS_OPTS = --load-extension=bert
 
 PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra

@@ -398,7 +398,7 @@ bert_token_ids(PG_FUNCTION_ARGS)
 
 typedef void (*BatchEmit) (void *arg, int index, const float *hidden, int len);
 
-static void
+void
 forward_batched(BertModel *model, BertInput *inputs, int n, BatchEmit emit,
 				void *arg)
 {

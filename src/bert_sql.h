@@ -1,6 +1,7 @@
 /*
  * bert_sql.h
- *		Helpers shared by the SQL entry points (bert.c, pipelines.c).
+ *		Helpers shared by the SQL entry points (bert.c, pipelines.c,
+ *		sql_pairs.c).
  */
 #ifndef BERT_SQL_H
 #define BERT_SQL_H
@@ -23,5 +24,14 @@ extern void BertRequireHead(const BertModel *model, BertHeadKind head,
 							const char *function, const char *needed);
 extern ArrayType *BertFloatArray(const float *x, int n);
 extern void BertLabelProbabilities(float *logits, int n);
+extern void forward_batched(BertModel *model, BertInput *inputs, int n,
+							void (*emit) (void *arg, int index,
+										  const float *hidden, int len),
+							void *arg);
+
+/* sql_pairs.c */
+extern void BertCheckTokenTypes(const BertModel *model, const BertInput *input);
+extern void BertPairLogits(BertModel *model, int n, text *const *texts,
+						   text *const *pairs, float *logits);
 
 #endif							/* BERT_SQL_H */

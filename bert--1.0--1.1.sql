@@ -1,0 +1,75 @@
+/* bert--1.0--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION bert UPDATE TO '1.1'" to load this file. \quit
+
+-- ----------------------------------------------------------------------
+-- Sentence pairs and retrieval: pair classification, cross-encoder
+-- reranking, zero-shot classification, chunking (src/sql_pairs.c)
+-- ----------------------------------------------------------------------
+-- Pairs are encoded [CLS] A [SEP] B [SEP] with token_type_ids 0/1 and
+-- truncated longest-first, as bert_next_sentence does.
+
+CREATE FUNCTION bert_classify(input text, text_pair text, model text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'bert_classify'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
+
+COMMENT ON FUNCTION bert_classify(text, text, text) IS
+'Label (config.json id2label) of the highest logit of sequence classifier MODEL on the pair [CLS] input [SEP] text_pair [SEP] (token_type_ids 0/1, longest-first truncation), as the text-classification pipeline given text and text_pair.';
+
+CREATE FUNCTION bert_classify_scores(input text, text_pair text, model text,
+    OUT label text, OUT score real)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_classify_scores'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000 ROWS 3;
+
+COMMENT ON FUNCTION bert_classify_scores(text, text, text) IS
+'One row per label of sequence classifier MODEL for the pair (input, text_pair), in label-id order: softmax probability of each label (the sigmoid of the logit for a one-label model).';
+
+CREATE FUNCTION bert_logits(input text, text_pair text, model text)
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'bert_logits_pair'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
+
+COMMENT ON FUNCTION bert_logits(text, text, text) IS
+'Raw logits (num_labels floats, label-id order) of sequence classifier MODEL on the pair [CLS] input [SEP] text_pair [SEP].';
+
+CREATE FUNCTION bert_rerank_score(query text, document text, model text)
+RETURNS real
+AS 'MODULE_PATHNAME', 'bert_rerank_score'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
+
+COMMENT ON FUNCTION bert_rerank_score(text, text, text) IS
+'Relevance (0..1) of DOCUMENT to QUERY by cross-encoder MODEL, as sentence-transformers CrossEncoder.predict: the sigmoid of the logit of a one-label model, else the softmax probability of the last label.';
+
+CREATE FUNCTION bert_rerank(query text, documents text[], model text,
+    OUT ordinality integer, OUT score real)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_rerank'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000 ROWS 20;
+
+COMMENT ON FUNCTION bert_rerank(text, text[], text) IS
+'bert_rerank_score of QUERY against every element of DOCUMENTS, in array order (ordinality from 1; a NULL document gets a NULL score), all pairs run as one batch packed into forward passes of up to 1,024 tokens. Sort by score to rerank.';
+
+CREATE FUNCTION bert_zero_shot(input text, candidate_labels text[], model text,
+    hypothesis_template text DEFAULT 'This example is {}.',
+    multi_label boolean DEFAULT false,
+    OUT label text, OUT score real)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_zero_shot'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000 ROWS 5;
+
+COMMENT ON FUNCTION bert_zero_shot(text, text[], text, text, boolean) IS
+'Zero-shot classification of INPUT into CANDIDATE_LABELS with NLI MODEL, as the transformers zero-shot-classification pipeline: each label becomes the hypothesis hypothesis_template with {} replaced by it; score = softmax of the entailment logits across the labels, or with multi_label (or one label) softmax of [contradiction, entailment] per label; highest score first. NULL labels are skipped. Error if MODEL has no label named entail*.';
+
+CREATE FUNCTION bert_chunk(input text, max_tokens integer, model text,
+    overlap integer DEFAULT 0,
+    OUT chunk_no integer, OUT chunk text, OUT start_char integer,
+    OUT end_char integer, OUT tokens integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_chunk'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000 ROWS 10;
+
+COMMENT ON FUNCTION bert_chunk(text, integer, text, integer) IS
+'INPUT cut into chunks of at most max_tokens word pieces of MODEL''s tokenizer ([CLS]/[SEP] not counted), between words (a word longer than max_tokens is cut between pieces), consecutive chunks sharing up to OVERLAP pieces of whole words; chunk is the input at 0-based characters [start_char, end_char), tokens its piece count, chunk_no from 1. max_tokens is 1 to the model''s limit minus 2; overlap 0 to max_tokens - 1.';
