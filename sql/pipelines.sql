@@ -68,6 +68,14 @@ FROM bert_fill_mask('The capital of France is [MASK].', 'bert-tiny-random-pretra
      WITH ORDINALITY AS f(position, token, token_id, score, sequence, n);
 SELECT count(*) AS whole_vocabulary, round(sum(score)::numeric, 4) AS total
 FROM bert_fill_mask('[MASK]', 'bert-tiny-random-pretrain', 1000000);
+-- the whole result is bounded: masks x top_k rows, each with a sequence of
+-- the input's length, at most 16,777,216 tokens in all (2 x 30,522 x 274 =
+-- 16,726,056 is allowed, 2 x 30,522 x 275 is not)
+SELECT count(*) AS rows, count(DISTINCT position) AS masks,
+       count(DISTINCT token_id) AS tokens
+FROM bert_fill_mask(repeat('x ', 270) || '[MASK] [MASK]', 'bert-tiny-random-pretrain', 100000);
+SELECT count(*) FROM bert_fill_mask(repeat('x ', 271) || '[MASK] [MASK]', 'bert-tiny-random-pretrain', 100000);
+SELECT count(*) FROM bert_fill_mask(repeat('[MASK] ', 200), 'bert-tiny-random-pretrain', 1000000);
 -- the one-argument forms use bert.fill_mask_model
 SET bert.fill_mask_model = 'bert-tiny-random-pretrain';
 SELECT count(*) AS default_top_k,

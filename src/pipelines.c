@@ -78,31 +78,73 @@ is_special(const BertTokenizer *tok, int32 id)
 static Datum
 token_datum(const BertTokenizer *tok, int32 id)
 {
-	return PointerGetDatum(BertUtf8ToText(tok->tokens[id], strlen(tok->tokens[id])));
+	const char *token = BertTokenText(tok, id);
+
+	return PointerGetDatum(BertUtf8ToText(token, strlen(token)));
 }
 
-/* Indices of the k largest of x (n), largest first. */
-static int *
+/* True if x[a] ranks below x[b]: a lower score, or the same and a higher id. */
+static inline bool
+ranks_below(const float *x, int32 a, int32 b)
+{
+	return x[a] < x[b] || (x[a] == x[b] && a > b);
+}
+
+/* Restores the min-heap (root: lowest ranked) below slot i of heap (n). */
+static void
+sift_down(const float *x, int32 *heap, int n, int i)
+{
+	for (;;)
+	{
+		int			low = i,
+					l = 2 * i + 1,
+					r = 2 * i + 2;
+		int32		t;
+
+		if (l < n && ranks_below(x, heap[l], heap[low]))
+			low = l;
+		if (r < n && ranks_below(x, heap[r], heap[low]))
+			low = r;
+		if (low == i)
+			return;
+		t = heap[i];
+		heap[i] = heap[low];
+		heap[low] = t;
+		i = low;
+	}
+}
+
+/*
+ * Indices of the k largest of x (n), largest first, equal values by lower
+ * index first (k <= n).  One pass keeps the k best in a binary min-heap,
+ * then the heap is sorted in place: O(n log k) time, k ints of memory.
+ */
+static int32 *
 top_k(const float *x, int n, int k)
 {
-	int		   *best = palloc(sizeof(int) * k);
-	int			have = 0;
+	int32	   *heap = palloc(sizeof(int32) * k);
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < k; i++)
+		heap[i] = i;
+	for (int i = k / 2 - 1; i >= 0; i--)
+		sift_down(x, heap, k, i);
+	for (int i = k; i < n; i++)
 	{
-		int			j;
-
-		if (have == k && x[i] <= x[best[k - 1]])
+		if (!ranks_below(x, heap[0], i))
 			continue;
-		j = (have < k) ? have++ : k - 1;
-		while (j > 0 && x[best[j - 1]] < x[i])
-		{
-			best[j] = best[j - 1];
-			j--;
-		}
-		best[j] = i;
+		heap[0] = i;
+		sift_down(x, heap, k, 0);
 	}
-	return best;
+	/* heapsort: the lowest ranked moves to the end, so the best is first */
+	for (int last = k - 1; last > 0; last--)
+	{
+		int32		t = heap[0];
+
+		heap[0] = heap[last];
+		heap[last] = t;
+		sift_down(x, heap, last, 0);
+	}
+	return heap;
 }
 
 /*
@@ -121,7 +163,7 @@ decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
 		if (ids[i] == tok->pad_id)
 			continue;			/* FillMaskPipeline filters padding out */
 		if (!skip_special || !(is_special(tok, ids[i]) || ids[i] == tok->unk_id))
-			pieces[kept++] = tok->tokens[ids[i]];
+			pieces[kept++] = BertTokenText(tok, ids[i]);
 	}
 	return BertDecodePieces(pieces, kept, tok->continuing_subword_prefix, true);
 }
@@ -135,12 +177,22 @@ decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
  * word embeddings, bias).  `sequence` is the input with that mask filled,
  * decoded as FillMaskPipeline does (special tokens kept when the text has
  * several masks).
+ *
+ * The softmax runs over every row of the decoder (config.json vocab_size),
+ * as transformers computes it; an embedding table may have more rows than
+ * the tokenizer has entries (vocab_size padded to a round number), and those
+ * ids, which have no text, are never returned, so top_k is capped at the
+ * tokenizer's vocabulary.  A call returns masks x top_k rows, each carrying
+ * a sequence of the input's length; their product (the tokens of all the
+ * `sequence` values) is bounded by BERT_FILL_MASK_MAX_OUTPUT_TOKENS, checked
+ * before the forward pass.
  */
+#define BERT_FILL_MASK_MAX_OUTPUT_TOKENS (1 << 24)
+
 PG_FUNCTION_INFO_V1(bert_fill_mask);
 Datum
 bert_fill_mask(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		has_model = (PG_NARGS() == 3);
 	int			k = PG_GETARG_INT32(has_model ? 2 : 1);
 	BertModel  *model = has_model
@@ -153,6 +205,8 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 	float	   *scratch;
 	int			masks = 0;
 	int32	   *filled;
+	int64		output_tokens;
+	BertRows	rows;
 
 	BertRequireHead(model, BERT_HEAD_MASKED_LM, "bert_fill_mask",
 					"a masked-language-model head (BertForMaskedLM, BertForPreTraining or DistilBertForMaskedLM)");
@@ -160,7 +214,8 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("top_k must be at least 1")));
-	k = Min(k, model->config.vocab_size);
+	/* ids past the tokenizer's vocabulary have no text: never returned */
+	k = Min(k, tok->vocab_size);
 	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
 	for (int i = 0; i < input.len; i++)
 		masks += (input.input_ids[i] == tok->mask_id);
@@ -171,29 +226,42 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 				 errdetail("bert_fill_mask() predicts the word at each [MASK] written in the text (within the first %d tokens).",
 						   BertMaxLength(model)),
 				 errhint("Write [MASK] where a word is missing, e.g. 'The capital of France is [MASK].'")));
+	output_tokens = (int64) masks * k * input.len;
+	if (output_tokens > BERT_FILL_MASK_MAX_OUTPUT_TOKENS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("bert_fill_mask() result would be too large"),
+				 errdetail("The input has %d [MASK] tokens among %d tokens: with top_k %d that is %lld rows, each with a sequence of %d tokens, %lld tokens in all; the limit is %d.",
+						   masks, input.len, k, (long long) masks * k,
+						   input.len, (long long) output_tokens,
+						   BERT_FILL_MASK_MAX_OUTPUT_TOKENS),
+				 errhint("Lower top_k, or pass fewer [MASK] tokens or a shorter text per call.")));
 
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * model->config.vocab_size);
 	scratch = palloc(sizeof(float) * model->config.hidden_size);
 	filled = palloc(sizeof(int32) * input.len);
-	InitMaterializedSRF(fcinfo, 0);
+	memcpy(filled, input.input_ids, sizeof(int32) * input.len);
+	BertRowsBegin(fcinfo, &rows);
 	for (int pos = 0; pos < input.len; pos++)
 	{
-		int		   *best;
+		int32	   *best;
 
 		if (input.input_ids[pos] != tok->mask_id)
 			continue;
+		CHECK_FOR_INTERRUPTS();
 		BertMaskedLmLogits(logits, scratch, &model->config, &model->weights,
 						   hidden + (size_t) pos * model->config.hidden_size);
+		BertMappingCheck(model);
 		BertSoftmax(logits, model->config.vocab_size);
-		best = top_k(logits, model->config.vocab_size, k);
+		best = top_k(logits, tok->vocab_size, k);
 		for (int r = 0; r < k; r++)
 		{
 			Datum		values[5];
 			bool		nulls[5] = {0};
 			char	   *sequence;
 
-			memcpy(filled, input.input_ids, sizeof(int32) * input.len);
+			BertRowStart(&rows);
 			filled[pos] = best[r];
 			sequence = decode_ids(tok, filled, input.len, masks == 1);
 			values[0] = Int32GetDatum(pos);
@@ -201,10 +269,11 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 			values[2] = Int32GetDatum(best[r]);
 			values[3] = Float4GetDatum(logits[best[r]]);
 			values[4] = PointerGetDatum(BertUtf8ToText(sequence, strlen(sequence)));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			BertRowPut(&rows, values, nulls);
 		}
+		filled[pos] = input.input_ids[pos];
+		pfree(best);
 	}
-	BertMappingCheck(model);
 	return (Datum) 0;
 }
 
@@ -257,13 +326,13 @@ entity_tag(const char *label, bool *is_begin)
 
 /* Emits one grouped entity unless its group is "O". */
 static void
-emit_entity(ReturnSetInfo *rsinfo, const BertModel *model,
+emit_entity(BertRows *rows, const BertModel *model,
 			const TokenEntity *group, int n, const char *prefix)
 {
 	const char *label = model->config.id2label[group[0].label];
 	const char *dash = strchr(label, '-');
 	const char *entity_group = dash ? dash + 1 : label;
-	const char **words = palloc(sizeof(char *) * n);
+	const char **words;
 	double		score = 0.0;
 	char	   *entity;
 	Datum		values[5];
@@ -271,6 +340,8 @@ emit_entity(ReturnSetInfo *rsinfo, const BertModel *model,
 
 	if (strcmp(entity_group, "O") == 0)
 		return;
+	BertRowStart(rows);
+	words = palloc(sizeof(char *) * n);
 	for (int i = 0; i < n; i++)
 	{
 		words[i] = group[i].word;
@@ -282,7 +353,7 @@ emit_entity(ReturnSetInfo *rsinfo, const BertModel *model,
 	values[2] = Float4GetDatum((float4) (score / n));
 	values[3] = Int32GetDatum(group[0].start_char);
 	values[4] = Int32GetDatum(group[n - 1].end_char);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	BertRowPut(rows, values, nulls);
 }
 
 /*
@@ -299,7 +370,6 @@ PG_FUNCTION_INFO_V1(bert_ner);
 Datum
 bert_ner(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_ner_model, "bert.ner_model");
 	const BertTokenizer *tok = &model->tokenizer;
 	text	   *t = PG_GETARG_TEXT_PP(0);
@@ -313,6 +383,7 @@ bert_ner(PG_FUNCTION_ARGS)
 	TokenEntity *entities;
 	int			n = 0,
 				group_start = 0;
+	BertRows	rows;
 
 	BertRequireHead(model, BERT_HEAD_TOKEN_CLASSIFICATION, "bert_ner",
 					"a token classifier (BertForTokenClassification or DistilBertForTokenClassification)");
@@ -344,11 +415,11 @@ bert_ner(PG_FUNCTION_ARGS)
 		/* an unknown word shows as written, as the pipeline does */
 		e->word = (id == tok->unk_id)
 			? pnstrdup(utf8 + input.start[i], input.end[i] - input.start[i])
-			: tok->tokens[id];
+			: BertTokenText(tok, id);
 		n++;
 	}
 
-	InitMaterializedSRF(fcinfo, 0);
+	BertRowsBegin(fcinfo, &rows);
 	for (int i = 1; i <= n; i++)
 	{
 		bool		begin,
@@ -363,7 +434,7 @@ bert_ner(PG_FUNCTION_ARGS)
 			if (strcmp(tag, last_tag) == 0 && !begin)
 				continue;
 		}
-		emit_entity(rsinfo, model, entities + group_start, i - group_start,
+		emit_entity(&rows, model, entities + group_start, i - group_start,
 					tok->continuing_subword_prefix);
 		group_start = i;
 	}
@@ -547,7 +618,6 @@ PG_FUNCTION_INFO_V1(bert_token_logits);
 Datum
 bert_token_logits(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		pair = (PG_NARGS() == 3);
 	BertModel  *model = BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(pair ? 2 : 1)),
 									 NULL);
@@ -562,6 +632,7 @@ bert_token_logits(PG_FUNCTION_ARGS)
 	const float *hidden;
 	int			width;
 	float	   *logits;
+	BertRows	rows;
 
 	if (model->config.head == BERT_HEAD_QUESTION_ANSWERING)
 		width = 2;
@@ -597,13 +668,14 @@ bert_token_logits(PG_FUNCTION_ARGS)
 		BertTokenLogits(logits, &model->config, &model->weights, hidden, input.len);
 	BertMappingCheck(model);
 
-	InitMaterializedSRF(fcinfo, 0);
+	BertRowsBegin(fcinfo, &rows);
 	for (int i = 0; i < input.len; i++)
 	{
 		Datum		values[6];
 		bool		nulls[6] = {0};
 		int32	   *chars = input.token_type_ids[i] ? b_chars : a_chars;
 
+		BertRowStart(&rows);
 		values[0] = Int32GetDatum(i);
 		values[1] = token_datum(&model->tokenizer, input.input_ids[i]);
 		values[2] = Int32GetDatum(input.token_type_ids[i]);
@@ -615,7 +687,7 @@ bert_token_logits(PG_FUNCTION_ARGS)
 			values[4] = Int32GetDatum(chars[input.end[i]]);
 		}
 		values[5] = PointerGetDatum(BertFloatArray(logits + (size_t) i * width, width));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		BertRowPut(&rows, values, nulls);
 	}
 	return (Datum) 0;
 }

@@ -173,6 +173,14 @@ group_cancel() {
 		fail "cancel/long-model" "could not build the 4096-position model"
 	fi
 
+	# bert_fill_mask returning 610,440 rows (20 masks x the whole vocabulary
+	# of 30,522): cancel is checked for every row
+	local warm_fm="SELECT count(*) = 1 FROM bert_fill_mask('[MASK]', 'bert-tiny-random-pretrain', 1)"
+	timeout_case "cancel/timeout-fill-mask-610440-rows" "$BERT_TESTMODELS" "" \
+		"SELECT count(*) FROM bert_fill_mask(repeat('[MASK] ', 20), 'bert-tiny-random-pretrain', 2147483647)" 300 "$warm_fm"
+	cancel_case "cancel/cancel-fill-mask-610440-rows" "$BERT_TESTMODELS" "" \
+		"count(*) FROM bert_fill_mask(repeat('[MASK] ', 20), 'bert-tiny-random-pretrain', 2147483647)" 0.3 "$warm_fm"
+
 	# tokenizing a huge text that never reaches the limit (one 250 MB word):
 	# the string is built first (repeat() is interruptible), then the session
 	# switches application_name and the cancel is aimed at the tokenizer

@@ -4,6 +4,8 @@
 #   text      huge, degenerate and garbage text: results must be defined and
 #             the cost bounded by the sequence limit, not by the text length
 #   encoding  SQL_ASCII and LATIN1 databases
+#   bounds    the rows, memory and forward passes of one call are bounded:
+#             bert_fill_mask, the batched forms, bert_answer windows
 #   cancel    statement_timeout and pg_cancel_backend during long work
 #   filesystem  model files deleted, replaced, truncated, overwritten,
 #             unreadable or linked outside bert.model_dir while a backend
@@ -79,7 +81,7 @@ done
 
 SUMMARY=()
 START_MS=$(now_ms)
-for group in ${HOSTILE_GROUPS:-text encoding cancel filesystem}; do
+for group in ${HOSTILE_GROUPS:-text encoding bounds cancel filesystem}; do
 	t0=$(now_ms)
 	source "$HERE/$group.sh"
 	"group_$group"
