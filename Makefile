@@ -21,7 +21,7 @@ OBJS = \
 	src/tokenizer.o
 
 DATA = bert--1.0.sql
-REGRESS = setup tokenizer embed sentiment pipelines settings errors
+REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors
 REGRESS_OPTS = --load-extension=bert
 
 PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra
