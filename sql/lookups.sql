@@ -66,3 +66,24 @@ WHERE name LIKE '%shorter%' ORDER BY name COLLATE "C";
 --
 SELECT bert_embed('x', 'vocab-longer-than-embeddings');
 SELECT bert_tokenize('x', 'tokenizer-json-longer-than-embeddings');
+
+--
+-- Token types against type_vocab_size: a BERT model with one token type
+-- (one row of token_type_embeddings, the last bytes of its file) takes
+-- single texts, with the results of the model it was cut from, and refuses
+-- every pair: the second text of a pair has token type 1 (transformers'
+-- tokenizer builds the same ids, and the model fails on them)
+--
+SET bert.model_dir = :'testmodels';
+CREATE TEMP TABLE two_types AS
+SELECT position, logits FROM bert_token_logits('Who wrote it?', 'bert-tiny-random-qa');
+SET bert.model_dir = :'badmodels';
+SELECT count(*) AS tokens, max(max_abs_diff(t.logits, o.logits::float8[])) < 1e-6 AS same_logits
+FROM bert_token_logits('Who wrote it?', 'one-token-type-qa') t JOIN two_types o USING (position);
+SELECT count(*) AS fill_mask_rows FROM bert_fill_mask('a [MASK] of the.', 'one-token-type-pretrain');
+SELECT * FROM bert_token_logits('Who wrote it?', 'Ann wrote it.', 'one-token-type-qa');
+SELECT * FROM bert_answer('Who wrote it?', 'Ann wrote it.', 'one-token-type-qa');
+SELECT * FROM bert_answer('Who wrote it?', repeat('Ann wrote it. ', 200), 'one-token-type-qa');
+SELECT bert_next_sentence('The film opens.', 'A town.', 'one-token-type-pretrain');
+-- the check does not depend on the texts: an empty second text is a pair too
+SELECT bert_next_sentence('The film opens.', '', 'one-token-type-pretrain');

@@ -99,14 +99,33 @@ BertEncodeText(const BertModel *model, text *a, text *b, BertInput *input)
 	char	   *a_utf8 = BertTextToUtf8(a, &a_len);
 	char	   *b_utf8 = b ? BertTextToUtf8(b, &b_len) : NULL;
 
-	if (b && model->config.family == BERT_FAMILY_BERT &&
-		model->config.type_vocab_size < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" does not take sentence pairs", model->name),
-				 errdetail("Its type_vocab_size is %d.", model->config.type_vocab_size)));
+	if (b)
+		BertRequirePairs(model);
 	BertEncode(&model->tokenizer, a_utf8, a_len, b_utf8, b_len,
 			   BertMaxLength(model), input);
+}
+
+/*
+ * Raises an ERROR unless the model takes sentence pairs: a pair is encoded
+ * with token_type_ids 1 for its second text, which indexes row 1 of
+ * token_type_embeddings (type_vocab_size rows).  Transformers' BERT
+ * tokenizers build the same ids, and a model with type_vocab_size 1 then
+ * fails on them (an index error), so a pair is refused here.  DistilBERT has
+ * no token types and takes pairs.  Every function that builds token type 1
+ * calls this first; BertEncodeText() does for the pairs it encodes.
+ */
+void
+BertRequirePairs(const BertModel *model)
+{
+	if (model->weights.token_type_embeddings == NULL ||
+		model->config.type_vocab_size >= 2)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("model \"%s\" does not take sentence pairs", model->name),
+			 errdetail("The second text of a pair has token type 1, but the model's type_vocab_size is %d.",
+					   model->config.type_vocab_size),
+			 errhint("Pass a model trained on sentence pairs (type_vocab_size of at least 2).")));
 }
 
 /*

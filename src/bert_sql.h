@@ -24,6 +24,7 @@ extern void BertRequireHead(const BertModel *model, BertHeadKind head,
 							const char *function, const char *needed);
 extern ArrayType *BertFloatArray(const float *x, int n);
 extern const char *BertTokenText(const BertTokenizer *tok, int32 id);
+extern void BertRequirePairs(const BertModel *model);
 
 /*
  * Rows of a set-returning function, materialized into the executor's

@@ -536,6 +536,8 @@ bert_answer(PG_FUNCTION_ARGS)
 
 	BertRequireHead(model, BERT_HEAD_QUESTION_ANSWERING, "bert_answer",
 					"a question-answering head (BertForQuestionAnswering or DistilBertForQuestionAnswering)");
+	/* each window is a pair: question (type 0), context (type 1) */
+	BertRequirePairs(model);
 	if (max_answer_len < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
