@@ -185,6 +185,8 @@ BertForward(BertModel *model, const BertInput *input)
 	int			seq_start[2] = {0, input->len};
 	BertBatch	batch;
 
+	/* activations first: the thread check counts what is mapped after it */
+	BertActivationsReserve(&model->act, &model->config, input->len);
 	BertBlasSetThreads(bert_threads);
 	batch.num_seqs = 1;
 	batch.total_tokens = input->len;
@@ -516,6 +518,7 @@ batch_flush(BertModel *model, BatchPass *pass, int ordinality, BatchRow row,
 		batch.seq_start = pass->seq_start;
 		batch.input_ids = ids;
 		batch.token_type_ids = types;
+		BertActivationsReserve(&model->act, &model->config, pass->rows);
 		BertBlasSetThreads(bert_threads);
 		BertEncoderForward(&model->config, &model->weights, &model->act, &batch);
 		BertMappingCheck(model);

@@ -10,6 +10,8 @@
 #   filesystem  model files deleted, replaced, truncated, overwritten,
 #             unreadable or linked outside bert.model_dir while a backend
 #             holds the model in its cache
+#   blas      bert.threads capped at the CPUs; OpenBLAS under an
+#             address-space limit (a second server started with ulimit -v)
 # Every case asserts an ERROR with a clear message or a defined result, and
 # prints PASS/FAIL with the figure or error it saw.  The last line is
 # "hostile: N passed, M failed"; the exit status is non-zero when M > 0.
@@ -52,6 +54,8 @@ LOG_START=0
 as_server() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 cleanup() {
+	# a group's own server (blas.sh), if one is still up
+	declare -F blas_cleanup >/dev/null && blas_cleanup
 	for d in "$DB" "$DB_ASCII" "$DB_LATIN1"; do
 		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1
 	done
@@ -81,7 +85,7 @@ done
 
 SUMMARY=()
 START_MS=$(now_ms)
-for group in ${HOSTILE_GROUPS:-text encoding bounds cancel filesystem}; do
+for group in ${HOSTILE_GROUPS:-text encoding bounds cancel filesystem blas}; do
 	t0=$(now_ms)
 	source "$HERE/$group.sh"
 	"group_$group"
