@@ -212,8 +212,17 @@ SELECT * FROM bert_answer('Who?', 'Ann.', 'bert-tiny-random-qa', 0);
 SELECT * FROM bert_answer(repeat('why ', 400), 'Ann.', 'bert-tiny-random-qa');
 \set VERBOSITY default
 SELECT * FROM bert_answer(repeat('why ', 381), 'Ann.', 'bert-tiny-random-qa');
--- one token left for the context: windows of one token each
-SELECT count(*) AS answers FROM bert_answer(repeat('why ', 380), 'Ann.', 'bert-tiny-random-qa');
+-- one token left for the context: enough for a context of one token ...
+SELECT answer, start_char, end_char FROM bert_answer(repeat('why ', 380), 'Ann', 'bert-tiny-random-qa');
+-- ... but a longer one would need windows that share 128 tokens
+-- (doc_stride) and advance by none: refused, as transformers' tokenizer
+-- refuses a stride that is not less than the room left for the context
+SELECT * FROM bert_answer(repeat('why ', 380), 'Ann.', 'bert-tiny-random-qa');
+SELECT * FROM bert_answer(repeat('why ', 253), repeat('Ann wrote it. ', 100), 'bert-tiny-random-qa');
+-- 129 tokens per window advance by one: the passes a context needs are
+-- bounded (400,000 tokens of windows: 1,041 windows of 384 tokens)
+SELECT * FROM bert_answer(repeat('why ', 252), repeat('Ann ', 1170), 'bert-tiny-random-qa');
+SELECT * FROM bert_answer(repeat('why ', 252), repeat('Ann wrote it. ', 25000), 'bert-tiny-random-qa');
 -- the wrong kind of model
 SELECT * FROM bert_fill_mask('a [MASK]', 'bert-tiny-random');
 SELECT * FROM bert_fill_mask('a [MASK]', 'bert-tiny-random-cls');

@@ -29,6 +29,7 @@
 #define BERT_QA_MAX_SEQ_LEN 384		/* QuestionAnsweringPipeline default */
 #define BERT_QA_DOC_STRIDE 128
 #define BERT_QA_MAX_CONTEXT_TOKENS 100000
+#define BERT_QA_MAX_WINDOW_TOKENS 400000	/* windows x window length */
 
 /*
  * Character index of every byte offset 0..len of UTF-8 text: the number of
@@ -492,6 +493,8 @@ score_window(const float *start_logits, const float *end_logits,
 				best->end_token = ctx_offset + j;
 			}
 		}
+	pfree(ps);
+	pfree(pe);
 }
 
 /*
@@ -499,10 +502,21 @@ score_window(const float *start_logits, const float *end_logits,
  * DEFAULT 15]) -> TABLE(answer text, score real, start_char int, end_char int)
  * Extractive question answering (BertForQuestionAnswering /
  * DistilBertForQuestionAnswering, qa_outputs), as QuestionAnsweringPipeline
- * with its defaults: windows of at most 384 tokens (or the model's limit)
- * over the context with a stride of 128 overlapping tokens; in each window
- * the best span inside the context by p_start * p_end; the best window
- * wins.  `answer` is the context text of that span, as written.
+ * with its defaults: windows of at most max_seq_len = min(384, the model's
+ * limit) tokens over the context, consecutive windows sharing doc_stride =
+ * min(128, max_seq_len / 2) tokens; in each window the best span inside the
+ * context by p_start * p_end; the best window wins.  `answer` is the
+ * context text of that span, as written.
+ *
+ * A window holds [CLS] question [SEP] context-part [SEP], so the question
+ * leaves `room` = max_seq_len - 3 - question tokens for the context, and a
+ * window advances by room - doc_stride.  When the context needs more than
+ * one window and room <= doc_stride, windows would not advance: the fast
+ * tokenizer transformers uses refuses that (its truncation requires the
+ * stride to be less than the room), and so do we.  Windows are also bounded
+ * in number: windows x max_seq_len <= BERT_QA_MAX_WINDOW_TOKENS (1,041
+ * passes of 384 tokens), checked before the first pass; contexts are cut
+ * after BERT_QA_MAX_CONTEXT_TOKENS word pieces.
  */
 PG_FUNCTION_INFO_V1(bert_answer);
 Datum
@@ -559,11 +573,36 @@ bert_answer(PG_FUNCTION_ARGS)
 						   max_len - 3),
 				 errhint("Shorten the question.")));
 
+	if (c.n > window_len)
+	{
+		int64		step = window_len - stride;
+		int64		windows;
+		int			max_windows = BERT_QA_MAX_WINDOW_TOKENS / max_len;
+
+		if (step < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("question leaves too little room for the context"),
+					 errdetail("A window of %d tokens holds [CLS], the question's %d tokens and two [SEP], leaving %d for the context; consecutive windows share %d context tokens (doc_stride), so windows over the context's %d tokens would not advance.",
+							   max_len, q.n, window_len, stride, c.n),
+					 errhint("Shorten the question to at most %d tokens, or the context to at most %d.",
+							 max_len - 3 - stride - 1, window_len)));
+		windows = 1 + (c.n - window_len + step - 1) / step;
+		if (windows > max_windows)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("context needs too many windows"),
+					 errdetail("The question leaves %d context tokens per window of %d and windows share %d, so the context's %d tokens need %lld windows; the limit is %d windows of %d tokens.",
+							   window_len, max_len, stride, c.n,
+							   (long long) windows, max_windows, max_len),
+					 errhint("Shorten the question or the context.")));
+	}
+
 	input.input_ids = palloc(sizeof(int32) * max_len);
 	input.token_type_ids = palloc(sizeof(int32) * max_len);
 	start_logits = palloc(sizeof(float) * max_len);
 	end_logits = palloc(sizeof(float) * max_len);
-	for (int first = 0;; first += Max(1, window_len - stride))
+	for (int first = 0;; first += window_len - stride)
 	{
 		int			count = Min(window_len, c.n - first);
 		int			pos = 0;

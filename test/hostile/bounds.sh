@@ -1,5 +1,6 @@
 # test/hostile/bounds.sh: bounds on the work and memory of one call
-# (sourced by run.sh).
+# (sourced by run.sh): the rows of bert_fill_mask, the memory of it and of
+# the batched forms, the windows (forward passes) of bert_answer.
 #
 # Memory figures are the backend's peak resident set (VmHWM of
 # /proc/self/status) read in the same session before and after the call;
@@ -72,6 +73,22 @@ group_bounds() {
 	expect_eq "bounds/batched-order" \
 		"$(q "$DB" "SELECT count(*) || ' ' || count(*) FILTER (WHERE d < 1e-6) FROM (SELECT (SELECT max(abs(x - y)) FROM unnest(b.embedding, bert_embed(repeat('word ', b.ordinality::int % 40) || b.ordinality, '$tiny')) u(x, y)) AS d FROM bert_embed($arr5, '$tiny') b WHERE b.embedding IS NOT NULL) r")" \
 		"4286 4286" "4,286 non-NULL rows of 5,000, each within 1e-6 of its scalar bert_embed"
+
+	# --- bert_answer: the windows over a context advance, and are bounded
+	# a question of 253 tokens leaves 128 per window, the stride: no progress
+	# (the report: 2,000 passes for a 2,000-token context)
+	local qa=bert-tiny-random-qa
+	t0=$(now_ms)
+	expect_error "bounds/answer-no-progress-2000-tokens" "$DB" \
+		"SET statement_timeout = '20s'; SELECT * FROM bert_answer(repeat('why ', 253), repeat('Ann wrote it. ', 500), '$qa')" \
+		"question leaves too little room for the context"
+	echo "     (answered in $(($(now_ms) - t0)) ms)"
+	# 129 per window advance by one: 99,872 windows for 100,000 pieces
+	t0=$(now_ms)
+	expect_error "bounds/answer-99872-windows" "$DB" \
+		"SET statement_timeout = '20s'; SELECT * FROM bert_answer(repeat('why ', 252), repeat('Ann wrote it. ', 25000), '$qa')" \
+		"context needs too many windows"
+	echo "     (answered in $(($(now_ms) - t0)) ms)"
 
 	GROUP_SUMMARY="$GROUP_CASES cases, $GROUP_FAILED failed"
 }

@@ -181,6 +181,11 @@ group_cancel() {
 	cancel_case "cancel/cancel-fill-mask-610440-rows" "$BERT_TESTMODELS" "" \
 		"count(*) FROM bert_fill_mask(repeat('[MASK] ', 20), 'bert-tiny-random-pretrain', 2147483647)" 0.3 "$warm_fm"
 
+	# bert_answer over the longest context (100,000 pieces, 398 windows)
+	local warm_qa="SELECT count(*) = 1 FROM bert_answer('Who?', 'Ann.', 'bert-tiny-random-qa')"
+	timeout_case "cancel/timeout-answer-398-windows" "$BERT_TESTMODELS" "" \
+		"SELECT count(*) FROM bert_answer('Who?', repeat('Ann wrote it. ', 25000), 'bert-tiny-random-qa')" 300 "$warm_qa"
+
 	# tokenizing a huge text that never reaches the limit (one 250 MB word):
 	# the string is built first (repeat() is interruptible), then the session
 	# switches application_name and the cancel is aimed at the tokenizer
