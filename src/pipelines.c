@@ -7,9 +7,10 @@
  * Each follows the Hugging Face pipeline of the same task (FillMaskPipeline,
  * TokenClassificationPipeline with aggregation_strategy="simple",
  * QuestionAnsweringPipeline) so that results match what a transformers user
- * gets.  Character offsets are 0-based, end exclusive, in characters of the
- * text as stored: substr(text, start_char + 1, end_char - start_char)
- * returns the span as written.
+ * gets.  Character offsets are 0-based, end exclusive, in the units substr()
+ * counts in the database encoding (characters; bytes in SQL_ASCII):
+ * substr(text, start_char + 1, end_char - start_char) returns the span as
+ * written.
  */
 #include "postgres.h"
 
@@ -18,6 +19,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -31,40 +33,104 @@
 #define BERT_QA_MAX_CONTEXT_TOKENS 100000
 #define BERT_QA_MAX_WINDOW_TOKENS 400000	/* windows x window length */
 
-/*
- * Character index of every byte offset 0..len of UTF-8 text: the number of
- * characters that start before it.  Callers pass as len the end of the last
- * token they need, not the text's length, so the map stays bounded by the
- * sequence limit.
- */
-static int32 *
-char_index(const char *utf8, size_t len)
+/* A byte offset and where it came from, for sorting. */
+typedef struct OffsetRef
 {
-	int32	   *map = palloc(sizeof(int32) * (len + 1));
-	int32		chars = 0;
+	int32		offset;
+	int			index;
+} OffsetRef;
 
-	for (size_t i = 0; i < len; i++)
-	{
-		map[i] = chars;
-		if (((unsigned char) utf8[i] & 0xC0) != 0x80)
-			chars++;
-		else
-			map[i] = chars - 1;
-	}
-	map[len] = chars;
-	return map;
+static int
+offset_ref_cmp(const void *a, const void *b)
+{
+	int32		x = ((const OffsetRef *) a)->offset;
+	int32		y = ((const OffsetRef *) b)->offset;
+
+	return (x > y) - (x < y);
 }
 
-/* End (byte offset) of the last token of segment `type` in the input. */
-static size_t
-last_end(const BertInput *input, int type)
+/*
+ * Turns byte offsets into the UTF-8 form of a text (what the tokenizer
+ * reports) into offsets in the units substr() counts in the database
+ * encoding, in place; -1 stays -1.  Those units are characters, except in
+ * SQL_ASCII, where substr() counts bytes (and the tokenizer read the text's
+ * own bytes, verified as UTF-8): there the offsets are already right.  In
+ * UTF-8 and the single-byte encodings one character is one code point; in
+ * the other multibyte encodings a character may stand for several code
+ * points (EUC_JIS_2004), so the text between two offsets is converted and
+ * its characters counted.  One pass over the text up to the largest offset
+ * and memory for the offsets only, however far apart they are.
+ */
+static void
+server_char_offsets(const char *utf8, int32 *offsets, int n)
 {
-	int32		end = 0;
+	int			encoding = GetDatabaseEncoding();
+	OffsetRef  *refs;
+	int			m = 0;
+	int64		chars = 0;
+	int32		pos = 0;
+
+	if (encoding == PG_SQL_ASCII)
+		return;
+	refs = palloc(sizeof(OffsetRef) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		if (offsets[i] >= 0)
+		{
+			refs[m].offset = offsets[i];
+			refs[m++].index = i;
+		}
+	qsort(refs, m, sizeof(OffsetRef), offset_ref_cmp);
+	for (int r = 0; r < m; r++)
+	{
+		int32		target = refs[r].offset;
+
+		if (target > pos && (encoding == PG_UTF8 || pg_encoding_max_length(encoding) == 1))
+		{
+			for (; pos < target; pos++)
+				chars += (((unsigned char) utf8[pos] & 0xC0) != 0x80);
+		}
+		else if (target > pos)
+		{
+			char	   *server = pg_any_to_server(utf8 + pos, target - pos, PG_UTF8);
+
+			chars += pg_mbstrlen_with_len(server, server == utf8 + pos
+										  ? target - pos : (int) strlen(server));
+			if (server != utf8 + pos)
+				pfree(server);
+			pos = target;
+		}
+		offsets[refs[r].index] = (int32) chars;
+	}
+	pfree(refs);
+}
+
+/*
+ * Offsets (server_char_offsets) of the tokens of segment `type` of an input
+ * into their own text, utf8: start (len) and end (len), -1 for the tokens of
+ * the other segment and for [CLS]/[SEP].  The arrays are filled, not
+ * allocated, so the two segments of a pair can share them.
+ */
+static void
+token_char_offsets(const char *utf8, const BertInput *input, int type,
+				   int32 *start, int32 *end)
+{
+	int32	   *both = palloc(sizeof(int32) * 2 * Max(input->len, 1));
 
 	for (int i = 0; i < input->len; i++)
-		if (input->token_type_ids[i] == type && input->end[i] > end)
-			end = input->end[i];
-	return (size_t) end;
+	{
+		bool		mine = (input->token_type_ids[i] == type && input->start[i] >= 0);
+
+		both[i] = mine ? input->start[i] : -1;
+		both[input->len + i] = mine ? input->end[i] : -1;
+	}
+	server_char_offsets(utf8, both, 2 * input->len);
+	for (int i = 0; i < input->len; i++)
+		if (both[i] >= 0)
+		{
+			start[i] = both[i];
+			end[i] = both[input->len + i];
+		}
+	pfree(both);
 }
 
 /* True for [CLS], [SEP], [PAD] and [MASK]: tokens that are not text. */
@@ -377,7 +443,8 @@ bert_ner(PG_FUNCTION_ARGS)
 	int			labels = model->config.num_labels;
 	size_t		len;
 	char	   *utf8;
-	int32	   *chars;
+	int32	   *start_char,
+			   *end_char;
 	BertInput	input;
 	const float *hidden;
 	float	   *logits;
@@ -390,7 +457,9 @@ bert_ner(PG_FUNCTION_ARGS)
 					"a token classifier (BertForTokenClassification or DistilBertForTokenClassification)");
 	utf8 = BertTextToUtf8(t, &len);
 	BertEncodeText(model, t, NULL, &input);
-	chars = char_index(utf8, last_end(&input, 0));
+	start_char = palloc(sizeof(int32) * input.len);
+	end_char = palloc(sizeof(int32) * input.len);
+	token_char_offsets(utf8, &input, 0, start_char, end_char);
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * input.len * labels);
 	BertTokenLogits(logits, &model->config, &model->weights, hidden, input.len);
@@ -411,8 +480,8 @@ bert_ner(PG_FUNCTION_ARGS)
 			if (p[l] > p[e->label])
 				e->label = l;
 		e->score = p[e->label];
-		e->start_char = chars[input.start[i]];
-		e->end_char = chars[input.end[i]];
+		e->start_char = start_char[i];
+		e->end_char = end_char[i];
 		/* an unknown word shows as written, as the pipeline does */
 		e->word = (id == tok->unk_id)
 			? pnstrdup(utf8 + input.start[i], input.end[i] - input.start[i])
@@ -542,7 +611,7 @@ bert_answer(PG_FUNCTION_ARGS)
 	QaSpan		best = {-1.0, 0, 0};
 	float	   *start_logits,
 			   *end_logits;
-	int32	   *chars;
+	int32		span[2];
 	Datum		values[4];
 	bool		nulls[4] = {0};
 	size_t		a_start,
@@ -634,14 +703,16 @@ bert_answer(PG_FUNCTION_ARGS)
 	}
 
 	BertMappingCheck(model);
-	chars = char_index(context, c.end[best.end_token]);
 	a_start = c.start[best.start_token];
 	a_end = c.end[best.end_token];
+	span[0] = (int32) a_start;
+	span[1] = (int32) a_end;
+	server_char_offsets(context, span, 2);
 	InitMaterializedSRF(fcinfo, 0);
 	values[0] = PointerGetDatum(BertUtf8ToText(context + a_start, a_end - a_start));
 	values[1] = Float4GetDatum((float4) best.score);
-	values[2] = Int32GetDatum(chars[a_start]);
-	values[3] = Int32GetDatum(chars[a_end]);
+	values[2] = Int32GetDatum(span[0]);
+	values[3] = Int32GetDatum(span[1]);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }
@@ -666,8 +737,8 @@ bert_token_logits(PG_FUNCTION_ARGS)
 	text	   *b = pair ? PG_GETARG_TEXT_PP(1) : NULL;
 	size_t		a_len,
 				b_len = 0;
-	int32	   *a_chars,
-			   *b_chars = NULL;
+	int32	   *start_char,
+			   *end_char;
 	char	   *utf8;
 	BertInput	input;
 	const float *hidden;
@@ -684,12 +755,14 @@ bert_token_logits(PG_FUNCTION_ARGS)
 		width = model->config.num_labels;
 	}
 	BertEncodeText(model, a, b, &input);
+	start_char = palloc(sizeof(int32) * input.len);
+	end_char = palloc(sizeof(int32) * input.len);
 	utf8 = BertTextToUtf8(a, &a_len);
-	a_chars = char_index(utf8, last_end(&input, 0));
+	token_char_offsets(utf8, &input, 0, start_char, end_char);
 	if (b)
 	{
 		utf8 = BertTextToUtf8(b, &b_len);
-		b_chars = char_index(utf8, last_end(&input, 1));
+		token_char_offsets(utf8, &input, 1, start_char, end_char);
 	}
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * input.len * width);
@@ -714,8 +787,6 @@ bert_token_logits(PG_FUNCTION_ARGS)
 	{
 		Datum		values[6];
 		bool		nulls[6] = {0};
-		int32	   *chars = input.token_type_ids[i] ? b_chars : a_chars;
-
 		BertRowStart(&rows);
 		values[0] = Int32GetDatum(i);
 		values[1] = token_datum(&model->tokenizer, input.input_ids[i]);
@@ -724,8 +795,8 @@ bert_token_logits(PG_FUNCTION_ARGS)
 			nulls[3] = nulls[4] = true;
 		else
 		{
-			values[3] = Int32GetDatum(chars[input.start[i]]);
-			values[4] = Int32GetDatum(chars[input.end[i]]);
+			values[3] = Int32GetDatum(start_char[i]);
+			values[4] = Int32GetDatum(end_char[i]);
 		}
 		values[5] = PointerGetDatum(BertFloatArray(logits + (size_t) i * width, width));
 		BertRowPut(&rows, values, nulls);
