@@ -20,8 +20,8 @@ OBJS = \
 	src/safetensors.o \
 	src/tokenizer.o
 
-DATA = bert--1.0.sql
-REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors
+DATA = bert--1.0.sql bert--1.0--1.1.sql
+REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors volatility
 REGRESS_OPTS = --load-extension=bert
 
 PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra
