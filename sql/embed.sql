@@ -174,6 +174,16 @@ JOIN g_tiny g ON g.i = b.ordinality - 1;
 SELECT ordinality, array_length(embedding, 1) AS dims
 FROM bert_embed(ARRAY['Hello, world', NULL, ''], 'bert-tiny-random');
 SELECT count(*) AS no_rows FROM bert_embed(ARRAY[]::text[], 'bert-tiny-random');
+-- 3,000 elements of every length up to 300 tokens, NULL every 5th: many
+-- passes (at most 1,024 elements or 1,024 tokens each, a longer element
+-- alone); every row equals its scalar call, in array order
+SELECT count(*) AS rows, count(embedding) AS embeddings,
+       bool_and((embedding IS NULL) = (ordinality % 5 = 0)) AS nulls_in_place,
+       max((SELECT max(abs(x - y)) FROM unnest(embedding,
+             bert_embed(repeat('word ', (ordinality * 37) % 300) || ordinality, 'bert-tiny-random')) u(x, y))) < 1e-6 AS equal_scalar
+FROM bert_embed((SELECT array_agg(CASE WHEN g % 5 = 0 THEN NULL
+                                       ELSE repeat('word ', (g * 37) % 300) || g END ORDER BY g)
+                 FROM generate_series(1, 3000) g), 'bert-tiny-random');
 SET bert.embed_model = 'bert-tiny-random';
 SELECT ordinality, max_abs_diff(embedding, g.emb) < 1e-4 AS golden
 FROM bert_embed(ARRAY['Hello, world']) AS b, g_tiny g WHERE g.i = 5;

@@ -68,6 +68,14 @@ FROM bert_fill_mask('The capital of France is [MASK].', 'bert-tiny-random-pretra
      WITH ORDINALITY AS f(position, token, token_id, score, sequence, n);
 SELECT count(*) AS whole_vocabulary, round(sum(score)::numeric, 4) AS total
 FROM bert_fill_mask('[MASK]', 'bert-tiny-random-pretrain', 1000000);
+-- the whole result is bounded: masks x top_k rows, each with a sequence of
+-- the input's length, at most 16,777,216 tokens in all (2 x 30,522 x 274 =
+-- 16,726,056 is allowed, 2 x 30,522 x 275 is not)
+SELECT count(*) AS rows, count(DISTINCT position) AS masks,
+       count(DISTINCT token_id) AS tokens
+FROM bert_fill_mask(repeat('x ', 270) || '[MASK] [MASK]', 'bert-tiny-random-pretrain', 100000);
+SELECT count(*) FROM bert_fill_mask(repeat('x ', 271) || '[MASK] [MASK]', 'bert-tiny-random-pretrain', 100000);
+SELECT count(*) FROM bert_fill_mask(repeat('[MASK] ', 200), 'bert-tiny-random-pretrain', 1000000);
 -- the one-argument forms use bert.fill_mask_model
 SET bert.fill_mask_model = 'bert-tiny-random-pretrain';
 SELECT count(*) AS default_top_k,
@@ -204,8 +212,17 @@ SELECT * FROM bert_answer('Who?', 'Ann.', 'bert-tiny-random-qa', 0);
 SELECT * FROM bert_answer(repeat('why ', 400), 'Ann.', 'bert-tiny-random-qa');
 \set VERBOSITY default
 SELECT * FROM bert_answer(repeat('why ', 381), 'Ann.', 'bert-tiny-random-qa');
--- one token left for the context: windows of one token each
-SELECT count(*) AS answers FROM bert_answer(repeat('why ', 380), 'Ann.', 'bert-tiny-random-qa');
+-- one token left for the context: enough for a context of one token ...
+SELECT answer, start_char, end_char FROM bert_answer(repeat('why ', 380), 'Ann', 'bert-tiny-random-qa');
+-- ... but a longer one would need windows that share 128 tokens
+-- (doc_stride) and advance by none: refused, as transformers' tokenizer
+-- refuses a stride that is not less than the room left for the context
+SELECT * FROM bert_answer(repeat('why ', 380), 'Ann.', 'bert-tiny-random-qa');
+SELECT * FROM bert_answer(repeat('why ', 253), repeat('Ann wrote it. ', 100), 'bert-tiny-random-qa');
+-- 129 tokens per window advance by one: the passes a context needs are
+-- bounded (400,000 tokens of windows: 1,041 windows of 384 tokens)
+SELECT * FROM bert_answer(repeat('why ', 252), repeat('Ann ', 1170), 'bert-tiny-random-qa');
+SELECT * FROM bert_answer(repeat('why ', 252), repeat('Ann wrote it. ', 25000), 'bert-tiny-random-qa');
 -- the wrong kind of model
 SELECT * FROM bert_fill_mask('a [MASK]', 'bert-tiny-random');
 SELECT * FROM bert_fill_mask('a [MASK]', 'bert-tiny-random-cls');

@@ -71,6 +71,14 @@ FROM golden(:'testmodels' || '/golden/bert-tiny-random.jsonl') JOIN threads_1 US
 SET bert.threads = 64;
 SELECT max_abs_diff(bert_embed('Hello, world', 'bert-tiny-random'), e) < 1e-6 AS same_embedding
 FROM threads_1 WHERE i = 5;
+-- ... but no more threads start than the CPUs the backend may run on
+-- (sched_getaffinity: Cpus_allowed_list of /proc/self/status)
+SELECT (regexp_match(st, 'Threads:\s*(\d+)'))[1]::int <=
+       (SELECT sum(coalesce(nullif(split_part(r, '-', 2), ''), split_part(r, '-', 1))::int
+                   - split_part(r, '-', 1)::int + 1)
+        FROM regexp_split_to_table((regexp_match(st, 'Cpus_allowed_list:\s*(\S+)'))[1], ',') AS r)
+       AS threads_within_cpus
+FROM pg_read_file('/proc/self/status') AS st;
 SET bert.threads = 0;
 SET bert.threads = 65;
 RESET bert.threads;

@@ -42,13 +42,15 @@ FROM unnest(ARRAY[
 LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f)
 ORDER BY n;
 
--- every function of the extension: STRICT, commented, and IMMUTABLE
--- PARALLEL SAFE except bert_models() (it reads this backend's cache)
+-- every function of the extension: STRICT, commented, PARALLEL SAFE except
+-- bert_models() (it reads this backend's cache); IMMUTABLE, except
+-- bert_models() and the 14 forms that take their model from a setting,
+-- which are STABLE (volatility.sql)
 SELECT count(*) > 0 AS has_functions,
        count(*) FILTER (WHERE NOT p.proisstrict) AS not_strict,
        count(*) FILTER (WHERE obj_description(p.oid, 'pg_proc') IS NULL) AS no_comment,
-       count(*) FILTER (WHERE p.proname <> 'bert_models'
-                        AND (p.provolatile <> 'i' OR p.proparallel <> 's')) AS not_immutable_safe,
+       count(*) FILTER (WHERE p.proname <> 'bert_models' AND p.proparallel <> 's') AS not_parallel_safe,
+       count(*) FILTER (WHERE p.provolatile = 's') AS stable,
        count(*) FILTER (WHERE p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')) AS not_c
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid

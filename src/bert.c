@@ -17,8 +17,10 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "bert.h"
 #include "bert_sql.h"
@@ -97,14 +99,80 @@ BertEncodeText(const BertModel *model, text *a, text *b, BertInput *input)
 	char	   *a_utf8 = BertTextToUtf8(a, &a_len);
 	char	   *b_utf8 = b ? BertTextToUtf8(b, &b_len) : NULL;
 
-	if (b && model->config.family == BERT_FAMILY_BERT &&
-		model->config.type_vocab_size < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" does not take sentence pairs", model->name),
-				 errdetail("Its type_vocab_size is %d.", model->config.type_vocab_size)));
+	if (b)
+		BertRequirePairs(model);
 	BertEncode(&model->tokenizer, a_utf8, a_len, b_utf8, b_len,
 			   BertMaxLength(model), input);
+}
+
+/*
+ * Raises an ERROR unless the model takes sentence pairs: a pair is encoded
+ * with token_type_ids 1 for its second text, which indexes row 1 of
+ * token_type_embeddings (type_vocab_size rows).  Transformers' BERT
+ * tokenizers build the same ids, and a model with type_vocab_size 1 then
+ * fails on them (an index error), so a pair is refused here.  DistilBERT has
+ * no token types and takes pairs.  Every function that builds token type 1
+ * calls this first; BertEncodeText() does for the pairs it encodes.
+ */
+void
+BertRequirePairs(const BertModel *model)
+{
+	if (model->weights.token_type_embeddings == NULL ||
+		model->config.type_vocab_size >= 2)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("model \"%s\" does not take sentence pairs", model->name),
+			 errdetail("The second text of a pair has token type 1, but the model's type_vocab_size is %d.",
+					   model->config.type_vocab_size),
+			 errhint("Pass a model trained on sentence pairs (type_vocab_size of at least 2).")));
+}
+
+/*
+ * Text of vocabulary entry `id`; the ids come from the tokenizer or are
+ * bounded by its vocabulary, so one outside it is an internal error.
+ */
+const char *
+BertTokenText(const BertTokenizer *tok, int32 id)
+{
+	const char *token = BertTokenizerToken(tok, id);
+
+	if (token == NULL)
+		elog(ERROR, "token id %d is outside the vocabulary of %d tokens",
+			 id, tok->vocab_size);
+	return token;
+}
+
+/* Starts a materialized result with a per-row memory context (bert_sql.h). */
+void
+BertRowsBegin(FunctionCallInfo fcinfo, BertRows *rows)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	rows->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	rows->call_context = CurrentMemoryContext;
+	rows->row_context = AllocSetContextCreate(CurrentMemoryContext,
+											  "bert result row",
+											  ALLOCSET_DEFAULT_SIZES);
+	rows->count = 0;
+}
+
+/* Begins one row: checks for cancel, switches into the row context. */
+void
+BertRowStart(BertRows *rows)
+{
+	CHECK_FOR_INTERRUPTS();
+	MemoryContextSwitchTo(rows->row_context);
+}
+
+/* Stores the row (the tuplestore copies it) and frees what built it. */
+void
+BertRowPut(BertRows *rows, Datum *values, bool *nulls)
+{
+	tuplestore_putvalues(rows->rsinfo->setResult, rows->rsinfo->setDesc,
+						 values, nulls);
+	MemoryContextSwitchTo(rows->call_context);
+	MemoryContextReset(rows->row_context);
+	rows->count++;
 }
 
 /*
@@ -117,6 +185,8 @@ BertForward(BertModel *model, const BertInput *input)
 	int			seq_start[2] = {0, input->len};
 	BertBatch	batch;
 
+	/* activations first: the thread check counts what is mapped after it */
+	BertActivationsReserve(&model->act, &model->config, input->len);
 	BertBlasSetThreads(bert_threads);
 	batch.num_seqs = 1;
 	batch.total_tokens = input->len;
@@ -191,12 +261,12 @@ PG_FUNCTION_INFO_V1(bert_sentiment_scores);
 Datum
 bert_sentiment_scores(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_sentiment_model, "bert.sentiment_model");
 	float	   *logits = sequence_logits(model, PG_GETARG_TEXT_PP(0),
 											 "bert_sentiment_scores");
+	BertRows	rows;
 
-	InitMaterializedSRF(fcinfo, 0);
+	BertRowsBegin(fcinfo, &rows);
 	BertLabelProbabilities(logits, model->config.num_labels);
 	for (int i = 0; i < model->config.num_labels; i++)
 	{
@@ -204,9 +274,10 @@ bert_sentiment_scores(PG_FUNCTION_ARGS)
 		bool		nulls[2] = {false, false};
 		const char *label = model->config.id2label[i];
 
+		BertRowStart(&rows);
 		values[0] = PointerGetDatum(BertUtf8ToText(label, strlen(label)));
 		values[1] = Float4GetDatum(logits[i]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		BertRowPut(&rows, values, nulls);
 	}
 	return (Datum) 0;
 }
@@ -361,7 +432,7 @@ bert_tokenize(PG_FUNCTION_ARGS)
 	elems = palloc(sizeof(Datum) * input.len);
 	for (int i = 0; i < input.len; i++)
 	{
-		const char *token = model->tokenizer.tokens[input.input_ids[i]];
+		const char *token = BertTokenText(&model->tokenizer, input.input_ids[i]);
 
 		elems[i] = PointerGetDatum(BertUtf8ToText(token, strlen(token)));
 	}
@@ -390,16 +461,31 @@ bert_token_ids(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Batched forms.  The array is read element by element; the non-NULL
+ * elements are encoded and packed without padding into forward passes of at
+ * most BERT_BATCH_TOKENS token rows (an input longer than that gets a pass
+ * of its own), and the rows of each pass are stored as soon as it has run.
+ * So the memory of a call is that of one pass (its inputs live in a context
+ * reset after every pass), whatever the length of the array.
+ */
+#define BERT_BATCH_TOKENS 1024
+#define BERT_BATCH_MAX_ELEMENTS 1024	/* elements (NULLs too) per pass */
+
+/*
+ * Fills values[1..] of the row of one non-NULL element from its hidden
+ * states (len, hidden_size); runs in the row's memory context.
+ */
+typedef void (*BatchRow) (const BertModel *model, const float *hidden,
+						  int len, Datum *values);
+
+/*
  * Runs the encoder over many inputs packed without padding, at most
  * BERT_BATCH_TOKENS token rows per forward pass, and calls `emit` with the
  * hidden states (len, hidden_size) of every input in order.
  */
-#define BERT_BATCH_TOKENS 1024
-
-typedef void (*BatchEmit) (void *arg, int index, const float *hidden, int len);
-
 void
-forward_batched(BertModel *model, BertInput *inputs, int n, BatchEmit emit,
+forward_batched(BertModel *model, BertInput *inputs, int n,
+				void (*emit) (void *arg, int index, const float *hidden, int len),
 				void *arg)
 {
 	int		   *seq_start = palloc(sizeof(int) * (n + 1));
@@ -434,6 +520,7 @@ forward_batched(BertModel *model, BertInput *inputs, int n, BatchEmit emit,
 		batch.input_ids = ids;
 		batch.token_type_ids = types;
 		BertEncoderForward(&model->config, &model->weights, &model->act, &batch);
+		BertMappingCheck(model);
 		for (int i = first; i < last; i++)
 			emit(arg, i, model->act.hidden + (size_t) seq_start[i - first] * model->config.hidden_size,
 				 inputs[i].len);
@@ -441,73 +528,174 @@ forward_batched(BertModel *model, BertInput *inputs, int n, BatchEmit emit,
 	}
 }
 
-/* State of a batched SQL call: the inputs and the result columns. */
-typedef struct BatchCall
+/* The elements of the pass being gathered. */
+typedef struct BatchPass
 {
-	BertModel  *model;
-	int			n;				/* array elements */
-	bool	   *nulls;			/* (n) NULL elements */
-	BertInput  *inputs;			/* (count) the non-NULL elements */
-	int		   *index;			/* (count) their positions in the array */
-	int			count;
-	Datum	   *result;			/* (n) embedding or label per element */
-	Datum	   *score;			/* (n) probability of the label */
-} BatchCall;
+	int			n;				/* elements, NULLs included */
+	bool		isnull[BERT_BATCH_MAX_ELEMENTS];
+	BertInput	inputs[BERT_BATCH_MAX_ELEMENTS];	/* non-NULL ones */
+	int			seq_start[BERT_BATCH_MAX_ELEMENTS + 1]; /* (num_seqs + 1) */
+	int			num_seqs;
+	int			rows;			/* token rows of the non-NULL elements */
+} BatchPass;
 
-/* Encodes the non-NULL elements of a text[] argument. */
+/*
+ * Runs one pass over the gathered elements and stores their rows, in array
+ * order; `ordinality` is that of the first element.
+ */
 static void
-batch_begin(FunctionCallInfo fcinfo, BatchCall *call, BertModel *model)
+batch_flush(BertModel *model, BatchPass *pass, int ordinality, BatchRow row,
+			BertRows *rows, int ncolumns)
+{
+	const float *hidden = NULL;
+	int			seq = 0;
+
+	if (pass->num_seqs > 0)
+	{
+		int32	   *ids = palloc(sizeof(int32) * pass->rows);
+		int32	   *types = palloc(sizeof(int32) * pass->rows);
+		BertBatch	batch;
+
+		for (int i = 0; i < pass->num_seqs; i++)
+		{
+			const BertInput *in = &pass->inputs[i];
+
+			memcpy(ids + pass->seq_start[i], in->input_ids, sizeof(int32) * in->len);
+			memcpy(types + pass->seq_start[i], in->token_type_ids, sizeof(int32) * in->len);
+		}
+		batch.num_seqs = pass->num_seqs;
+		batch.total_tokens = pass->rows;
+		batch.seq_start = pass->seq_start;
+		batch.input_ids = ids;
+		batch.token_type_ids = types;
+		BertActivationsReserve(&model->act, &model->config, pass->rows);
+		BertBlasSetThreads(bert_threads);
+		BertEncoderForward(&model->config, &model->weights, &model->act, &batch);
+		BertMappingCheck(model);
+		hidden = model->act.hidden;
+	}
+	for (int i = 0; i < pass->n; i++)
+	{
+		Datum		values[3] = {Int32GetDatum(ordinality + i), 0, 0};
+		bool		nulls[3] = {false, false, false};
+
+		BertRowStart(rows);
+		if (pass->isnull[i])
+		{
+			for (int c = 1; c < ncolumns; c++)
+				nulls[c] = true;
+		}
+		else
+		{
+			row(model, hidden + (size_t) pass->seq_start[seq] * model->config.hidden_size,
+				pass->inputs[seq].len, values);
+			seq++;
+		}
+		BertRowPut(rows, values, nulls);
+	}
+	pass->n = 0;
+	pass->num_seqs = 0;
+	pass->rows = 0;
+}
+
+/* A copy of an input's ids and token types in the current context. */
+static void
+copy_input(BertInput *dst, const BertInput *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->len = src->len;
+	dst->input_ids = palloc(sizeof(int32) * src->len);
+	dst->token_type_ids = palloc(sizeof(int32) * src->len);
+	memcpy(dst->input_ids, src->input_ids, sizeof(int32) * src->len);
+	memcpy(dst->token_type_ids, src->token_type_ids, sizeof(int32) * src->len);
+}
+
+/*
+ * The body of a batched function: rows (ordinality, result columns) for every
+ * element of the text[] argument, in array order; a NULL element gives NULL
+ * columns.  `ncolumns` counts the ordinality column.
+ */
+static void
+run_batched(FunctionCallInfo fcinfo, BertModel *model, BatchRow row,
+			int ncolumns)
 {
 	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	Datum	   *elems;
+	MemoryContext pass_context;
+	MemoryContext element_context;
+	BatchPass  *pass = palloc(sizeof(BatchPass));
+	ArrayIterator it;
+	BertRows	rows;
+	Datum		value;
+	bool		isnull;
+	int			ordinality = 1; /* of the first element of the pass */
 
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("the input must be a one-dimensional text[]")));
-	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems,
-					  &call->nulls, &call->n);
-	call->model = model;
-	call->inputs = palloc(sizeof(BertInput) * Max(call->n, 1));
-	call->index = palloc(sizeof(int) * Max(call->n, 1));
-	call->result = palloc0(sizeof(Datum) * Max(call->n, 1));
-	call->score = palloc0(sizeof(Datum) * Max(call->n, 1));
-	call->count = 0;
-	for (int i = 0; i < call->n; i++)
+	BertRowsBegin(fcinfo, &rows);
+	/* the inputs of the pass; one element's encoding scratch */
+	pass_context = AllocSetContextCreate(CurrentMemoryContext, "bert batch",
+										 ALLOCSET_DEFAULT_SIZES);
+	element_context = AllocSetContextCreate(CurrentMemoryContext, "bert batch element",
+											ALLOCSET_DEFAULT_SIZES);
+	pass->n = pass->num_seqs = pass->rows = 0;
+	it = array_create_iterator(array, 0, NULL);
+	while (array_iterate(it, &value, &isnull))
 	{
-		if (call->nulls[i])
-			continue;
-		BertEncodeText(model, DatumGetTextPP(elems[i]), NULL, &call->inputs[call->count]);
-		call->index[call->count++] = i;
+		BertInput	input;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!isnull)
+		{
+			old = MemoryContextSwitchTo(element_context);
+			BertEncodeText(model, DatumGetTextPP(value), NULL, &input);
+			MemoryContextSwitchTo(old);
+		}
+		/* a full pass runs before this element joins the next one */
+		if (pass->n == BERT_BATCH_MAX_ELEMENTS ||
+			(!isnull && pass->num_seqs > 0 &&
+			 pass->rows + input.len > BERT_BATCH_TOKENS))
+		{
+			int			n = pass->n;
+
+			old = MemoryContextSwitchTo(pass_context);
+			batch_flush(model, pass, ordinality, row, &rows, ncolumns);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(pass_context);
+			ordinality += n;
+		}
+		pass->isnull[pass->n++] = isnull;
+		if (!isnull)
+		{
+			old = MemoryContextSwitchTo(pass_context);
+			copy_input(&pass->inputs[pass->num_seqs], &input);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(element_context);
+			pass->seq_start[pass->num_seqs++] = pass->rows;
+			pass->rows += input.len;
+			pass->seq_start[pass->num_seqs] = pass->rows;
+		}
 	}
+	if (pass->n > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(pass_context);
+
+		batch_flush(model, pass, ordinality, row, &rows, ncolumns);
+		MemoryContextSwitchTo(old);
+	}
+	array_free_iterator(it);
+	MemoryContextDelete(pass_context);
+	MemoryContextDelete(element_context);
 }
 
-/*
- * Returns the rows (ordinality, result [, score]) in array order; the
- * embedding variant's row type has two columns, so score is not read.
- */
+/* values[1]: the sentence embedding of one element. */
 static void
-batch_end(FunctionCallInfo fcinfo, BatchCall *call)
+row_embedding(const BertModel *model, const float *hidden, int len,
+			  Datum *values)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-	InitMaterializedSRF(fcinfo, 0);
-	for (int i = 0; i < call->n; i++)
-	{
-		Datum		values[3] = {Int32GetDatum(i + 1), call->result[i], call->score[i]};
-		bool		nulls[3] = {false, call->nulls[i], call->nulls[i]};
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-}
-
-static void
-emit_embedding(void *arg, int k, const float *hidden, int len)
-{
-	BatchCall  *call = arg;
-
-	call->result[call->index[k]] =
-		PointerGetDatum(sentence_embedding(call->model, hidden, len));
+	values[1] = PointerGetDatum(sentence_embedding(model, hidden, len));
 }
 
 /*
@@ -515,38 +703,36 @@ emit_embedding(void *arg, int k, const float *hidden, int len)
  * bert_embed of every element, computed in batches: sequences of different
  * lengths are packed without padding into forward passes of up to 1,024
  * tokens, so the matrix products run on many rows at once.  Rows come back
- * in array order; a NULL element gives a NULL embedding.
+ * in array order; a NULL element gives a NULL embedding.  Memory is that of
+ * one pass, whatever the length of the array.
  */
 PG_FUNCTION_INFO_V1(bert_embed_batch);
 Datum
 bert_embed_batch(PG_FUNCTION_ARGS)
 {
-	BatchCall	call;
-
-	batch_begin(fcinfo, &call,
-				BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model"));
-	forward_batched(call.model, call.inputs, call.count, emit_embedding, &call);
-	BertMappingCheck(call.model);
-	batch_end(fcinfo, &call);
+	run_batched(fcinfo,
+				BertModelFromArgs(fcinfo, 1, bert_embed_model, "bert.embed_model"),
+				row_embedding, 2);
 	return (Datum) 0;
 }
 
+/* values[1], values[2]: the label of one element and its probability. */
 static void
-emit_label(void *arg, int k, const float *hidden, pg_attribute_unused() int len)
+row_label(const BertModel *model, const float *hidden,
+		  pg_attribute_unused() int len, Datum *values)
 {
-	BatchCall  *call = arg;
-	const BertConfig *cfg = &call->model->config;
+	const BertConfig *cfg = &model->config;
 	float	   *logits = palloc(sizeof(float) * cfg->num_labels);
 	int			best = 0;
 
-	BertSequenceLogits(logits, cfg, &call->model->weights, hidden);
+	BertSequenceLogits(logits, cfg, &model->weights, hidden);
 	BertLabelProbabilities(logits, cfg->num_labels);
 	for (int i = 1; i < cfg->num_labels; i++)
 		if (logits[i] > logits[best])
 			best = i;
-	call->result[call->index[k]] =
-		PointerGetDatum(BertUtf8ToText(cfg->id2label[best], strlen(cfg->id2label[best])));
-	call->score[call->index[k]] = Float4GetDatum(logits[best]);
+	values[1] = PointerGetDatum(BertUtf8ToText(cfg->id2label[best],
+											   strlen(cfg->id2label[best])));
+	values[2] = Float4GetDatum(logits[best]);
 }
 
 /*
@@ -559,15 +745,11 @@ PG_FUNCTION_INFO_V1(bert_sentiment_batch);
 Datum
 bert_sentiment_batch(PG_FUNCTION_ARGS)
 {
-	BatchCall	call;
 	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_sentiment_model, "bert.sentiment_model");
 
 	BertRequireHead(model, BERT_HEAD_SEQUENCE_CLASSIFICATION, "bert_sentiment",
 					"a sequence classifier (BertForSequenceClassification or DistilBertForSequenceClassification)");
-	batch_begin(fcinfo, &call, model);
-	forward_batched(call.model, call.inputs, call.count, emit_label, &call);
-	BertMappingCheck(call.model);
-	batch_end(fcinfo, &call);
+	run_batched(fcinfo, model, row_label, 3);
 	return (Datum) 0;
 }
 

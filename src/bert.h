@@ -14,6 +14,9 @@
 #define BERT_H
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "tokenizer.h"
 
@@ -22,6 +25,7 @@
 #define BERT_MAX_HIDDEN 65536
 #define BERT_MAX_POSITIONS 65536
 #define BERT_MAX_VOCAB (1 << 24)
+#define BERT_MAX_WATCHED_FILES 16	/* files a model is built from */
 
 /* Encoder family: which tensor names and config keys the model uses. */
 typedef enum BertFamily
@@ -168,6 +172,28 @@ typedef struct BertMapping
 	volatile sig_atomic_t faulted;	/* shrank under the mapping (mapping.c) */
 } BertMapping;
 
+/*
+ * What stat() says of a file: identity and version, or why there is none.
+ * ctime catches an edit in place that restored the mtime.
+ */
+typedef struct BertFileIdentity
+{
+	int			error;			/* 0, or the errno of stat(): ENOENT... */
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec mtime;
+	struct timespec ctime;
+} BertFileIdentity;
+
+/* A file a model was built from (or looked for and did not find). */
+typedef struct BertWatchedFile
+{
+	char	   *path;			/* absolute, under the model directory */
+	const char *name;			/* the same, relative to the directory */
+	BertFileIdentity id;		/* as it was when read */
+} BertWatchedFile;
+
 /* A loaded model directory. */
 typedef struct BertModel
 {
@@ -178,6 +204,9 @@ typedef struct BertModel
 	BertWeights weights;
 	BertMapping mapping;
 	BertActivations act;
+	BertWatchedFile watched[BERT_MAX_WATCHED_FILES];	/* every file opened
+														 * or looked for */
+	int			n_watched;
 	size_t		file_bytes;		/* size of model.safetensors */
 	size_t		converted_bytes;	/* private copies (F16/BF16 upcast) */
 	double		load_ms;
@@ -205,6 +234,7 @@ extern BertModel *BertModelLoad(const char *name, const char *path,
 								const char *root);
 
 /* model_cache.c */
+extern void BertFileIdentityFromStat(const struct stat *st, BertFileIdentity *id);
 extern BertModel *BertGetModel(const char *name, const char *setting);
 extern bool BertPathInside(const char *path, const char *root);
 extern int	BertCachedModels(BertModel **models, int max);

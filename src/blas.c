@@ -1,6 +1,6 @@
 /*
  * blas.c
- *		OpenBLAS, loaded on first use.
+ *		OpenBLAS, loaded on first use, and the memory its threads need.
  *
  * OpenBLAS starts its thread pool (one thread per core) in a library
  * constructor.  Linking it into bert.so would start that pool in every
@@ -8,12 +8,41 @@
  * shared_preload_libraries, and every backend would then carry one idle
  * thread per core.  So the library is opened with dlopen() the first time a
  * backend runs a model, after OPENBLAS_NUM_THREADS=1 has been put in the
- * environment; bert.threads then grows the pool of that backend only.
+ * environment; bert.threads then grows the pool of that backend only, up to
+ * the CPUs the backend may run on (sched_getaffinity).
+ *
+ * Memory.  Every thread that runs a packed matrix product takes a work
+ * buffer from OpenBLAS's own allocator (blas_memory_alloc in
+ * driver/others/memory.c), mapped on first use and kept for the life of the
+ * process: in OpenBLAS 0.3.21 as Debian 12 builds it, 128 MB of address
+ * space (BUFFER_SIZE 32 << 22, plus a page).  When the mapping fails
+ * (ulimit -v, vm.overcommit_memory = 2) and its malloc() fallback fails too,
+ * that allocator retries forever, inside OpenBLAS, where neither cancel nor
+ * statement_timeout can reach; and openblas_set_num_threads() does not check
+ * pthread_create(), so a thread that could not get its stack leaves the
+ * caller waiting forever for its share of the work.  So before OpenBLAS can
+ * need memory, this file maps what it will need itself (and unmaps it):
+ *	 - on loading: one buffer, then a product large enough to make the
+ *	   calling thread take its buffer now (OpenBLAS keeps it: from then on
+ *	   one thread never allocates again);
+ *	 - before starting threads: their buffers, stacks and malloc arenas; if
+ *	   that fails the pool is not grown and the call is an ERROR;
+ *	 - before every pass on several threads: a buffer per extra thread (one
+ *	   may not have been taken yet); if that fails, the pass runs on one
+ *	   thread, which needs nothing new.
+ * Each check is one mmap()/munmap() of untouched pages, microseconds.  It
+ * runs after the activation buffers of the pass are reserved, and a margin
+ * covers the small allocations of the heads; nothing else allocates in the
+ * backend in between.
  */
 #include "postgres.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cblas.h>
 
@@ -23,6 +52,16 @@
 static const char *const blas_sonames[] = {
 	"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0"
 };
+
+/* OpenBLAS 0.3.21 x86-64: BUFFER_SIZE (32 << 22) + FIXED_PAGESIZE */
+#define BERT_BLAS_BUFFER_BYTES ((size_t) 128 * 1024 * 1024 + 4096)
+/* glibc reserves a malloc arena of 64 MB for a thread that allocates */
+#define BERT_BLAS_ARENA_BYTES ((size_t) 64 * 1024 * 1024)
+/* head outputs and other small allocations between a check and the work */
+#define BERT_BLAS_MARGIN_BYTES ((size_t) 32 * 1024 * 1024)
+/* the warm-up product: rows per thread, columns, inner dimension */
+#define BERT_BLAS_WARM_ROWS 256
+#define BERT_BLAS_WARM_COLS 256
 
 typedef void (*sgemm_fn) (const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
 						  const enum CBLAS_TRANSPOSE, const blasint,
@@ -36,57 +75,176 @@ static void *blas_handle = NULL;
 static sgemm_fn blas_sgemm = NULL;
 static set_threads_fn blas_set_threads = NULL;
 static corename_fn blas_corename = NULL;
-static int	blas_threads = 1;
+static bool blas_warm = false;	/* the calling thread holds its buffer */
+static int	blas_threads = 1;	/* threads OpenBLAS uses now */
+static int	blas_pool = 1;		/* threads it has started (never stopped) */
 
-/* Opens OpenBLAS with a one-thread pool, or raises an ERROR. */
+/* True if `bytes` of private writable memory can be mapped now. */
+static bool
+can_map(size_t bytes)
+{
+	void	   *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return false;
+	munmap(p, bytes);
+	return true;
+}
+
+/* Address space of one new thread: its stack and guard, its malloc arena. */
+static size_t
+thread_bytes(void)
+{
+	pthread_attr_t attr;
+	size_t		stack = 8 * 1024 * 1024;
+	size_t		guard = 4096;
+
+	if (pthread_getattr_default_np(&attr) == 0)
+	{
+		pthread_attr_getstacksize(&attr, &stack);
+		pthread_attr_getguardsize(&attr, &guard);
+		pthread_attr_destroy(&attr);
+	}
+	return stack + guard + BERT_BLAS_ARENA_BYTES;
+}
+
+/* The number of CPUs this backend may run on (at least 1). */
+static int
+allowed_cpus(void)
+{
+	long		conf = sysconf(_SC_NPROCESSORS_CONF);
+	int			n = Max((int) Min(conf, 65536), CPU_SETSIZE);
+	cpu_set_t  *set = CPU_ALLOC(n);
+	size_t		size = CPU_ALLOC_SIZE(n);
+	int			count = 1;
+
+	if (set == NULL)
+		return 1;
+	if (sched_getaffinity(0, size, set) == 0)
+		count = Max(1, CPU_COUNT_S(size, set));
+	CPU_FREE(set);
+	return count;
+}
+
+/*
+ * One product of BERT_BLAS_WARM_ROWS rows per thread: past OpenBLAS's
+ * small-matrix and single-thread thresholds, so that every thread runs a
+ * part of it and takes its work buffer now.
+ */
+static void
+warm_up(int threads)
+{
+	int			m = BERT_BLAS_WARM_ROWS * threads;
+	int			n = BERT_BLAS_WARM_COLS;
+	float	   *a = palloc0(sizeof(float) * m * n);
+	float	   *b = palloc0(sizeof(float) * n * n);
+	float	   *c = palloc(sizeof(float) * m * n);
+
+	BertSgemm(1, m, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+	pfree(a);
+	pfree(b);
+	pfree(c);
+}
+
+/* The error for memory that OpenBLAS would need and cannot get. */
+static void
+no_memory_for(int threads, size_t bytes)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 threads == 1
+			 ? errmsg("could not reserve memory for OpenBLAS")
+			 : errmsg("could not reserve memory for %d OpenBLAS threads", threads),
+			 errdetail("OpenBLAS needs a work buffer of %zu MB for each thread (and a stack for each new one); this backend could not map %zu MB more. The server runs under an address-space limit (ulimit -v) or a commit limit (vm.overcommit_memory = 2) that leaves no room for them.",
+					   BERT_BLAS_BUFFER_BYTES >> 20, bytes >> 20),
+			 threads == 1
+			 ? errhint("Raise the memory limit of the server.")
+			 : errhint("Lower bert.threads, or raise the memory limit of the server.")));
+}
+
+/*
+ * Opens OpenBLAS with a one-thread pool and makes its calling thread take
+ * its work buffer, or raises an ERROR.
+ */
 void
 BertBlasEnsureLoaded(void)
 {
 	const char *last_error = NULL;
 
-	if (blas_handle != NULL)
+	if (blas_warm)
 		return;
-
-	setenv("OPENBLAS_NUM_THREADS", "1", 1);
-	for (int i = 0; i < (int) lengthof(blas_sonames) && blas_handle == NULL; i++)
-	{
-		blas_handle = dlopen(blas_sonames[i], RTLD_NOW | RTLD_LOCAL);
-		if (blas_handle == NULL)
-			last_error = dlerror();
-	}
 	if (blas_handle == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FILE),
-				 errmsg("could not load OpenBLAS"),
-				 errdetail("%s", last_error ? last_error : "dlopen failed"),
-				 errhint("Install the OpenBLAS runtime (Debian: apt-get install libopenblas0).")));
-
-	blas_sgemm = (sgemm_fn) dlsym(blas_handle, "cblas_sgemm");
-	blas_set_threads = (set_threads_fn) dlsym(blas_handle, "openblas_set_num_threads");
-	blas_corename = (corename_fn) dlsym(blas_handle, "openblas_get_corename");
-	if (blas_sgemm == NULL || blas_set_threads == NULL)
 	{
-		dlclose(blas_handle);
-		blas_handle = NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("the loaded BLAS library is not OpenBLAS"),
-				 errdetail("cblas_sgemm or openblas_set_num_threads is missing."),
-				 errhint("Install the OpenBLAS runtime (Debian: apt-get install libopenblas0).")));
+		setenv("OPENBLAS_NUM_THREADS", "1", 1);
+		for (int i = 0; i < (int) lengthof(blas_sonames) && blas_handle == NULL; i++)
+		{
+			blas_handle = dlopen(blas_sonames[i], RTLD_NOW | RTLD_LOCAL);
+			if (blas_handle == NULL)
+				last_error = dlerror();
+		}
+		if (blas_handle == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("could not load OpenBLAS"),
+					 errdetail("%s", last_error ? last_error : "dlopen failed"),
+					 errhint("Install the OpenBLAS runtime (Debian: apt-get install libopenblas0).")));
+
+		blas_sgemm = (sgemm_fn) dlsym(blas_handle, "cblas_sgemm");
+		blas_set_threads = (set_threads_fn) dlsym(blas_handle, "openblas_set_num_threads");
+		blas_corename = (corename_fn) dlsym(blas_handle, "openblas_get_corename");
+		if (blas_sgemm == NULL || blas_set_threads == NULL)
+		{
+			dlclose(blas_handle);
+			blas_handle = NULL;
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("the loaded BLAS library is not OpenBLAS"),
+					 errdetail("cblas_sgemm or openblas_set_num_threads is missing."),
+					 errhint("Install the OpenBLAS runtime (Debian: apt-get install libopenblas0).")));
+		}
+		blas_set_threads(1);
+		blas_threads = 1;
 	}
-	blas_set_threads(1);
-	blas_threads = 1;
+	if (!can_map(BERT_BLAS_BUFFER_BYTES + BERT_BLAS_MARGIN_BYTES))
+		no_memory_for(1, BERT_BLAS_BUFFER_BYTES + BERT_BLAS_MARGIN_BYTES);
+	warm_up(1);
+	blas_warm = true;
 }
 
-/* Sets the number of OpenBLAS threads of this backend. */
+/*
+ * Sets the number of OpenBLAS threads of this backend for the next pass:
+ * `threads` (bert.threads), at most the CPUs the backend may run on, and
+ * only when the memory they may need can be had now (see the file header).
+ * Call after the pass's activation buffers are reserved.
+ */
 void
 BertBlasSetThreads(int threads)
 {
+	int			want;
+
 	BertBlasEnsureLoaded();
-	if (threads != blas_threads)
+	want = (threads > 1) ? Min(threads, allowed_cpus()) : 1;
+	if (want > blas_pool)
 	{
-		blas_set_threads(threads);
-		blas_threads = threads;
+		size_t		bytes = (size_t) (want - 1) * BERT_BLAS_BUFFER_BYTES +
+			(size_t) (want - blas_pool) * thread_bytes() + BERT_BLAS_MARGIN_BYTES;
+
+		if (!can_map(bytes))
+			no_memory_for(want, bytes);
+		blas_set_threads(want);
+		blas_threads = blas_pool = want;
+		warm_up(want);
+		return;
+	}
+	/* threads started before: a buffer each, or one thread for this pass */
+	if (want > 1 &&
+		!can_map((size_t) (want - 1) * BERT_BLAS_BUFFER_BYTES + BERT_BLAS_MARGIN_BYTES))
+		want = 1;
+	if (want != blas_threads)
+	{
+		blas_set_threads(want);
+		blas_threads = want;
 	}
 }
 

@@ -231,7 +231,10 @@ BertSoftmax(float *x, int n)
 /*
  * Embedding rows of the batch into act->hidden: word + position (+ token
  * type), positions counted from 0 in each sequence, then LayerNorm.
- * Ids were bounded by the tokenizer and positions by the length limit.
+ * Callers bound the ids (the tokenizer's vocabulary is checked against
+ * vocab_size at load; pairs against type_vocab_size by BertRequirePairs())
+ * and the positions (the length limit); each lookup is still checked
+ * against its table, as a can't-happen error, before it is read.
  */
 static void
 embed(const BertConfig *cfg, const BertWeights *w, BertActivations *act,
@@ -241,19 +244,33 @@ embed(const BertConfig *cfg, const BertWeights *w, BertActivations *act,
 
 	for (int s = 0; s < batch->num_seqs; s++)
 	{
+		if (batch->seq_start[s + 1] - batch->seq_start[s] > cfg->max_position_embeddings)
+			elog(ERROR, "sequence of %d tokens is longer than the %d position embeddings",
+				 batch->seq_start[s + 1] - batch->seq_start[s],
+				 cfg->max_position_embeddings);
 		for (int row = batch->seq_start[s]; row < batch->seq_start[s + 1]; row++)
 		{
 			float	   *x = act->hidden + (size_t) row * h;
-			const float *word = w->word_embeddings + (size_t) batch->input_ids[row] * h;
+			int32		id = batch->input_ids[row];
+			const float *word;
 			const float *pos = w->position_embeddings +
 				(size_t) (row - batch->seq_start[s]) * h;
 
+			if (id < 0 || id >= cfg->vocab_size)
+				elog(ERROR, "token id %d is outside the %d rows of word_embeddings",
+					 id, cfg->vocab_size);
+			word = w->word_embeddings + (size_t) id * h;
 			for (int j = 0; j < h; j++)
 				x[j] = word[j] + pos[j];
 			if (w->token_type_embeddings)
 			{
-				const float *type = w->token_type_embeddings +
-					(size_t) batch->token_type_ids[row] * h;
+				int32		t = batch->token_type_ids[row];
+				const float *type;
+
+				if (t < 0 || t >= cfg->type_vocab_size)
+					elog(ERROR, "token type id %d is outside the %d rows of token_type_embeddings",
+						 t, cfg->type_vocab_size);
+				type = w->token_type_embeddings + (size_t) t * h;
 
 				for (int j = 0; j < h; j++)
 					x[j] += type[j];

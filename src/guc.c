@@ -63,7 +63,7 @@ BertGucInit(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("bert.threads",
 							"Sets the number of OpenBLAS threads each backend uses.",
-							"Use parallel query to spread rows over cores; more than one thread helps only for long inputs on an otherwise idle server.",
+							"At most the CPUs the backend may run on are used. Use parallel query to spread rows over cores; more than one thread helps only for long inputs on an otherwise idle server.",
 							&bert_threads, 1, 1, BERT_THREADS_MAX, PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("bert");

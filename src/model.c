@@ -57,15 +57,44 @@ corrupt(ModelLoad *ld, const char *file, const char *detail)
 }
 
 /*
+ * Adds a file to the model's identity: what it was when read (st), or that
+ * it was looked for and not found (st == NULL).  The model cache compares
+ * every such file with stat() before each use of the model, so that an edit
+ * of any file the model was built from, or a file appearing that was not
+ * there, loads it again.
+ */
+static void
+watch_file(ModelLoad *ld, const char *file, const char *path,
+		   const struct stat *st)
+{
+	BertModel  *model = ld->model;
+	BertWatchedFile *w;
+
+	if (model->n_watched >= BERT_MAX_WATCHED_FILES)
+		elog(ERROR, "model \"%s\" is built from too many files", model->name);
+	w = &model->watched[model->n_watched++];
+	w->path = pstrdup(path);
+	w->name = w->path + strlen(path) - strlen(file);
+	if (st)
+		BertFileIdentityFromStat(st, &w->id);
+	else
+	{
+		memset(&w->id, 0, sizeof(w->id));
+		w->id.error = ENOENT;
+	}
+}
+
+/*
  * Opens a file of the model directory after checking that its real path is
- * inside bert.model_dir.  Returns -1 when the file does not exist and
- * !required.
+ * inside bert.model_dir, and adds it to the model's identity.  Returns -1
+ * when the file does not exist and !required.
  */
 static int
 open_model_file(ModelLoad *ld, const char *file, bool required)
 {
 	char		path[MAXPGPATH];
 	char		real[PATH_MAX];
+	struct stat st;
 	int			fd;
 
 	snprintf(path, sizeof(path), "%s/%s", ld->model->path, file);
@@ -74,7 +103,10 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 		int			save_errno = errno;
 
 		if (save_errno == ENOENT && !required)
+		{
+			watch_file(ld, file, path, NULL);
 			return -1;
+		}
 		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -99,6 +131,12 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 				 errmsg("could not open model file \"%s/%s\": %m",
 						ld->model->name, file),
 				 errhint("The server's operating-system user must be able to read the model directory.")));
+	if (fstat(fd, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat model file \"%s/%s\": %m",
+						ld->model->name, file)));
+	watch_file(ld, file, path, &st);
 	return fd;
 }
 

@@ -7,9 +7,10 @@
  * Each follows the Hugging Face pipeline of the same task (FillMaskPipeline,
  * TokenClassificationPipeline with aggregation_strategy="simple",
  * QuestionAnsweringPipeline) so that results match what a transformers user
- * gets.  Character offsets are 0-based, end exclusive, in characters of the
- * text as stored: substr(text, start_char + 1, end_char - start_char)
- * returns the span as written.
+ * gets.  Character offsets are 0-based, end exclusive, in the units substr()
+ * counts in the database encoding (characters; bytes in SQL_ASCII):
+ * substr(text, start_char + 1, end_char - start_char) returns the span as
+ * written.
  */
 #include "postgres.h"
 
@@ -18,6 +19,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -29,41 +31,106 @@
 #define BERT_QA_MAX_SEQ_LEN 384		/* QuestionAnsweringPipeline default */
 #define BERT_QA_DOC_STRIDE 128
 #define BERT_QA_MAX_CONTEXT_TOKENS 100000
+#define BERT_QA_MAX_WINDOW_TOKENS 400000	/* windows x window length */
 
-/*
- * Character index of every byte offset 0..len of UTF-8 text: the number of
- * characters that start before it.  Callers pass as len the end of the last
- * token they need, not the text's length, so the map stays bounded by the
- * sequence limit.
- */
-static int32 *
-char_index(const char *utf8, size_t len)
+/* A byte offset and where it came from, for sorting. */
+typedef struct OffsetRef
 {
-	int32	   *map = palloc(sizeof(int32) * (len + 1));
-	int32		chars = 0;
+	int32		offset;
+	int			index;
+} OffsetRef;
 
-	for (size_t i = 0; i < len; i++)
-	{
-		map[i] = chars;
-		if (((unsigned char) utf8[i] & 0xC0) != 0x80)
-			chars++;
-		else
-			map[i] = chars - 1;
-	}
-	map[len] = chars;
-	return map;
+static int
+offset_ref_cmp(const void *a, const void *b)
+{
+	int32		x = ((const OffsetRef *) a)->offset;
+	int32		y = ((const OffsetRef *) b)->offset;
+
+	return (x > y) - (x < y);
 }
 
-/* End (byte offset) of the last token of segment `type` in the input. */
-static size_t
-last_end(const BertInput *input, int type)
+/*
+ * Turns byte offsets into the UTF-8 form of a text (what the tokenizer
+ * reports) into offsets in the units substr() counts in the database
+ * encoding, in place; -1 stays -1.  Those units are characters, except in
+ * SQL_ASCII, where substr() counts bytes (and the tokenizer read the text's
+ * own bytes, verified as UTF-8): there the offsets are already right.  In
+ * UTF-8 and the single-byte encodings one character is one code point; in
+ * the other multibyte encodings a character may stand for several code
+ * points (EUC_JIS_2004), so the text between two offsets is converted and
+ * its characters counted.  One pass over the text up to the largest offset
+ * and memory for the offsets only, however far apart they are.
+ */
+static void
+server_char_offsets(const char *utf8, int32 *offsets, int n)
 {
-	int32		end = 0;
+	int			encoding = GetDatabaseEncoding();
+	OffsetRef  *refs;
+	int			m = 0;
+	int64		chars = 0;
+	int32		pos = 0;
+
+	if (encoding == PG_SQL_ASCII)
+		return;
+	refs = palloc(sizeof(OffsetRef) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		if (offsets[i] >= 0)
+		{
+			refs[m].offset = offsets[i];
+			refs[m++].index = i;
+		}
+	qsort(refs, m, sizeof(OffsetRef), offset_ref_cmp);
+	for (int r = 0; r < m; r++)
+	{
+		int32		target = refs[r].offset;
+
+		if (target > pos && (encoding == PG_UTF8 || pg_encoding_max_length(encoding) == 1))
+		{
+			for (; pos < target; pos++)
+				chars += (((unsigned char) utf8[pos] & 0xC0) != 0x80);
+		}
+		else if (target > pos)
+		{
+			char	   *server = pg_any_to_server(utf8 + pos, target - pos, PG_UTF8);
+
+			chars += pg_mbstrlen_with_len(server, server == utf8 + pos
+										  ? target - pos : (int) strlen(server));
+			if (server != utf8 + pos)
+				pfree(server);
+			pos = target;
+		}
+		offsets[refs[r].index] = (int32) chars;
+	}
+	pfree(refs);
+}
+
+/*
+ * Offsets (server_char_offsets) of the tokens of segment `type` of an input
+ * into their own text, utf8: start (len) and end (len), -1 for the tokens of
+ * the other segment and for [CLS]/[SEP].  The arrays are filled, not
+ * allocated, so the two segments of a pair can share them.
+ */
+static void
+token_char_offsets(const char *utf8, const BertInput *input, int type,
+				   int32 *start, int32 *end)
+{
+	int32	   *both = palloc(sizeof(int32) * 2 * Max(input->len, 1));
 
 	for (int i = 0; i < input->len; i++)
-		if (input->token_type_ids[i] == type && input->end[i] > end)
-			end = input->end[i];
-	return (size_t) end;
+	{
+		bool		mine = (input->token_type_ids[i] == type && input->start[i] >= 0);
+
+		both[i] = mine ? input->start[i] : -1;
+		both[input->len + i] = mine ? input->end[i] : -1;
+	}
+	server_char_offsets(utf8, both, 2 * input->len);
+	for (int i = 0; i < input->len; i++)
+		if (both[i] >= 0)
+		{
+			start[i] = both[i];
+			end[i] = both[input->len + i];
+		}
+	pfree(both);
 }
 
 /* True for [CLS], [SEP], [PAD] and [MASK]: tokens that are not text. */
@@ -78,31 +145,73 @@ is_special(const BertTokenizer *tok, int32 id)
 static Datum
 token_datum(const BertTokenizer *tok, int32 id)
 {
-	return PointerGetDatum(BertUtf8ToText(tok->tokens[id], strlen(tok->tokens[id])));
+	const char *token = BertTokenText(tok, id);
+
+	return PointerGetDatum(BertUtf8ToText(token, strlen(token)));
 }
 
-/* Indices of the k largest of x (n), largest first. */
-static int *
+/* True if x[a] ranks below x[b]: a lower score, or the same and a higher id. */
+static inline bool
+ranks_below(const float *x, int32 a, int32 b)
+{
+	return x[a] < x[b] || (x[a] == x[b] && a > b);
+}
+
+/* Restores the min-heap (root: lowest ranked) below slot i of heap (n). */
+static void
+sift_down(const float *x, int32 *heap, int n, int i)
+{
+	for (;;)
+	{
+		int			low = i,
+					l = 2 * i + 1,
+					r = 2 * i + 2;
+		int32		t;
+
+		if (l < n && ranks_below(x, heap[l], heap[low]))
+			low = l;
+		if (r < n && ranks_below(x, heap[r], heap[low]))
+			low = r;
+		if (low == i)
+			return;
+		t = heap[i];
+		heap[i] = heap[low];
+		heap[low] = t;
+		i = low;
+	}
+}
+
+/*
+ * Indices of the k largest of x (n), largest first, equal values by lower
+ * index first (k <= n).  One pass keeps the k best in a binary min-heap,
+ * then the heap is sorted in place: O(n log k) time, k ints of memory.
+ */
+static int32 *
 top_k(const float *x, int n, int k)
 {
-	int		   *best = palloc(sizeof(int) * k);
-	int			have = 0;
+	int32	   *heap = palloc(sizeof(int32) * k);
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < k; i++)
+		heap[i] = i;
+	for (int i = k / 2 - 1; i >= 0; i--)
+		sift_down(x, heap, k, i);
+	for (int i = k; i < n; i++)
 	{
-		int			j;
-
-		if (have == k && x[i] <= x[best[k - 1]])
+		if (!ranks_below(x, heap[0], i))
 			continue;
-		j = (have < k) ? have++ : k - 1;
-		while (j > 0 && x[best[j - 1]] < x[i])
-		{
-			best[j] = best[j - 1];
-			j--;
-		}
-		best[j] = i;
+		heap[0] = i;
+		sift_down(x, heap, k, 0);
 	}
-	return best;
+	/* heapsort: the lowest ranked moves to the end, so the best is first */
+	for (int last = k - 1; last > 0; last--)
+	{
+		int32		t = heap[0];
+
+		heap[0] = heap[last];
+		heap[last] = t;
+		sift_down(x, heap, last, 0);
+	}
+	return heap;
 }
 
 /*
@@ -121,7 +230,7 @@ decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
 		if (ids[i] == tok->pad_id)
 			continue;			/* FillMaskPipeline filters padding out */
 		if (!skip_special || !(is_special(tok, ids[i]) || ids[i] == tok->unk_id))
-			pieces[kept++] = tok->tokens[ids[i]];
+			pieces[kept++] = BertTokenText(tok, ids[i]);
 	}
 	return BertDecodePieces(pieces, kept, tok->continuing_subword_prefix, true);
 }
@@ -135,12 +244,22 @@ decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
  * word embeddings, bias).  `sequence` is the input with that mask filled,
  * decoded as FillMaskPipeline does (special tokens kept when the text has
  * several masks).
+ *
+ * The softmax runs over every row of the decoder (config.json vocab_size),
+ * as transformers computes it; an embedding table may have more rows than
+ * the tokenizer has entries (vocab_size padded to a round number), and those
+ * ids, which have no text, are never returned, so top_k is capped at the
+ * tokenizer's vocabulary.  A call returns masks x top_k rows, each carrying
+ * a sequence of the input's length; their product (the tokens of all the
+ * `sequence` values) is bounded by BERT_FILL_MASK_MAX_OUTPUT_TOKENS, checked
+ * before the forward pass.
  */
+#define BERT_FILL_MASK_MAX_OUTPUT_TOKENS (1 << 24)
+
 PG_FUNCTION_INFO_V1(bert_fill_mask);
 Datum
 bert_fill_mask(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		has_model = (PG_NARGS() == 3);
 	int			k = PG_GETARG_INT32(has_model ? 2 : 1);
 	BertModel  *model = has_model
@@ -153,6 +272,8 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 	float	   *scratch;
 	int			masks = 0;
 	int32	   *filled;
+	int64		output_tokens;
+	BertRows	rows;
 
 	BertRequireHead(model, BERT_HEAD_MASKED_LM, "bert_fill_mask",
 					"a masked-language-model head (BertForMaskedLM, BertForPreTraining or DistilBertForMaskedLM)");
@@ -160,7 +281,8 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("top_k must be at least 1")));
-	k = Min(k, model->config.vocab_size);
+	/* ids past the tokenizer's vocabulary have no text: never returned */
+	k = Min(k, tok->vocab_size);
 	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
 	for (int i = 0; i < input.len; i++)
 		masks += (input.input_ids[i] == tok->mask_id);
@@ -171,29 +293,42 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 				 errdetail("bert_fill_mask() predicts the word at each [MASK] written in the text (within the first %d tokens).",
 						   BertMaxLength(model)),
 				 errhint("Write [MASK] where a word is missing, e.g. 'The capital of France is [MASK].'")));
+	output_tokens = (int64) masks * k * input.len;
+	if (output_tokens > BERT_FILL_MASK_MAX_OUTPUT_TOKENS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("bert_fill_mask() result would be too large"),
+				 errdetail("The input has %d [MASK] tokens among %d tokens: with top_k %d that is %lld rows, each with a sequence of %d tokens, %lld tokens in all; the limit is %d.",
+						   masks, input.len, k, (long long) masks * k,
+						   input.len, (long long) output_tokens,
+						   BERT_FILL_MASK_MAX_OUTPUT_TOKENS),
+				 errhint("Lower top_k, or pass fewer [MASK] tokens or a shorter text per call.")));
 
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * model->config.vocab_size);
 	scratch = palloc(sizeof(float) * model->config.hidden_size);
 	filled = palloc(sizeof(int32) * input.len);
-	InitMaterializedSRF(fcinfo, 0);
+	memcpy(filled, input.input_ids, sizeof(int32) * input.len);
+	BertRowsBegin(fcinfo, &rows);
 	for (int pos = 0; pos < input.len; pos++)
 	{
-		int		   *best;
+		int32	   *best;
 
 		if (input.input_ids[pos] != tok->mask_id)
 			continue;
+		CHECK_FOR_INTERRUPTS();
 		BertMaskedLmLogits(logits, scratch, &model->config, &model->weights,
 						   hidden + (size_t) pos * model->config.hidden_size);
+		BertMappingCheck(model);
 		BertSoftmax(logits, model->config.vocab_size);
-		best = top_k(logits, model->config.vocab_size, k);
+		best = top_k(logits, tok->vocab_size, k);
 		for (int r = 0; r < k; r++)
 		{
 			Datum		values[5];
 			bool		nulls[5] = {0};
 			char	   *sequence;
 
-			memcpy(filled, input.input_ids, sizeof(int32) * input.len);
+			BertRowStart(&rows);
 			filled[pos] = best[r];
 			sequence = decode_ids(tok, filled, input.len, masks == 1);
 			values[0] = Int32GetDatum(pos);
@@ -201,10 +336,11 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 			values[2] = Int32GetDatum(best[r]);
 			values[3] = Float4GetDatum(logits[best[r]]);
 			values[4] = PointerGetDatum(BertUtf8ToText(sequence, strlen(sequence)));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			BertRowPut(&rows, values, nulls);
 		}
+		filled[pos] = input.input_ids[pos];
+		pfree(best);
 	}
-	BertMappingCheck(model);
 	return (Datum) 0;
 }
 
@@ -257,13 +393,13 @@ entity_tag(const char *label, bool *is_begin)
 
 /* Emits one grouped entity unless its group is "O". */
 static void
-emit_entity(ReturnSetInfo *rsinfo, const BertModel *model,
+emit_entity(BertRows *rows, const BertModel *model,
 			const TokenEntity *group, int n, const char *prefix)
 {
 	const char *label = model->config.id2label[group[0].label];
 	const char *dash = strchr(label, '-');
 	const char *entity_group = dash ? dash + 1 : label;
-	const char **words = palloc(sizeof(char *) * n);
+	const char **words;
 	double		score = 0.0;
 	char	   *entity;
 	Datum		values[5];
@@ -271,6 +407,8 @@ emit_entity(ReturnSetInfo *rsinfo, const BertModel *model,
 
 	if (strcmp(entity_group, "O") == 0)
 		return;
+	BertRowStart(rows);
+	words = palloc(sizeof(char *) * n);
 	for (int i = 0; i < n; i++)
 	{
 		words[i] = group[i].word;
@@ -282,7 +420,7 @@ emit_entity(ReturnSetInfo *rsinfo, const BertModel *model,
 	values[2] = Float4GetDatum((float4) (score / n));
 	values[3] = Int32GetDatum(group[0].start_char);
 	values[4] = Int32GetDatum(group[n - 1].end_char);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	BertRowPut(rows, values, nulls);
 }
 
 /*
@@ -299,26 +437,29 @@ PG_FUNCTION_INFO_V1(bert_ner);
 Datum
 bert_ner(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_ner_model, "bert.ner_model");
 	const BertTokenizer *tok = &model->tokenizer;
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	int			labels = model->config.num_labels;
 	size_t		len;
 	char	   *utf8;
-	int32	   *chars;
+	int32	   *start_char,
+			   *end_char;
 	BertInput	input;
 	const float *hidden;
 	float	   *logits;
 	TokenEntity *entities;
 	int			n = 0,
 				group_start = 0;
+	BertRows	rows;
 
 	BertRequireHead(model, BERT_HEAD_TOKEN_CLASSIFICATION, "bert_ner",
 					"a token classifier (BertForTokenClassification or DistilBertForTokenClassification)");
 	utf8 = BertTextToUtf8(t, &len);
 	BertEncodeText(model, t, NULL, &input);
-	chars = char_index(utf8, last_end(&input, 0));
+	start_char = palloc(sizeof(int32) * input.len);
+	end_char = palloc(sizeof(int32) * input.len);
+	token_char_offsets(utf8, &input, 0, start_char, end_char);
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * input.len * labels);
 	BertTokenLogits(logits, &model->config, &model->weights, hidden, input.len);
@@ -339,16 +480,16 @@ bert_ner(PG_FUNCTION_ARGS)
 			if (p[l] > p[e->label])
 				e->label = l;
 		e->score = p[e->label];
-		e->start_char = chars[input.start[i]];
-		e->end_char = chars[input.end[i]];
+		e->start_char = start_char[i];
+		e->end_char = end_char[i];
 		/* an unknown word shows as written, as the pipeline does */
 		e->word = (id == tok->unk_id)
 			? pnstrdup(utf8 + input.start[i], input.end[i] - input.start[i])
-			: tok->tokens[id];
+			: BertTokenText(tok, id);
 		n++;
 	}
 
-	InitMaterializedSRF(fcinfo, 0);
+	BertRowsBegin(fcinfo, &rows);
 	for (int i = 1; i <= n; i++)
 	{
 		bool		begin,
@@ -363,7 +504,7 @@ bert_ner(PG_FUNCTION_ARGS)
 			if (strcmp(tag, last_tag) == 0 && !begin)
 				continue;
 		}
-		emit_entity(rsinfo, model, entities + group_start, i - group_start,
+		emit_entity(&rows, model, entities + group_start, i - group_start,
 					tok->continuing_subword_prefix);
 		group_start = i;
 	}
@@ -421,6 +562,8 @@ score_window(const float *start_logits, const float *end_logits,
 				best->end_token = ctx_offset + j;
 			}
 		}
+	pfree(ps);
+	pfree(pe);
 }
 
 /*
@@ -428,10 +571,21 @@ score_window(const float *start_logits, const float *end_logits,
  * DEFAULT 15]) -> TABLE(answer text, score real, start_char int, end_char int)
  * Extractive question answering (BertForQuestionAnswering /
  * DistilBertForQuestionAnswering, qa_outputs), as QuestionAnsweringPipeline
- * with its defaults: windows of at most 384 tokens (or the model's limit)
- * over the context with a stride of 128 overlapping tokens; in each window
- * the best span inside the context by p_start * p_end; the best window
- * wins.  `answer` is the context text of that span, as written.
+ * with its defaults: windows of at most max_seq_len = min(384, the model's
+ * limit) tokens over the context, consecutive windows sharing doc_stride =
+ * min(128, max_seq_len / 2) tokens; in each window the best span inside the
+ * context by p_start * p_end; the best window wins.  `answer` is the
+ * context text of that span, as written.
+ *
+ * A window holds [CLS] question [SEP] context-part [SEP], so the question
+ * leaves `room` = max_seq_len - 3 - question tokens for the context, and a
+ * window advances by room - doc_stride.  When the context needs more than
+ * one window and room <= doc_stride, windows would not advance: the fast
+ * tokenizer transformers uses refuses that (its truncation requires the
+ * stride to be less than the room), and so do we.  Windows are also bounded
+ * in number: windows x max_seq_len <= BERT_QA_MAX_WINDOW_TOKENS (1,041
+ * passes of 384 tokens), checked before the first pass; contexts are cut
+ * after BERT_QA_MAX_CONTEXT_TOKENS word pieces.
  */
 PG_FUNCTION_INFO_V1(bert_answer);
 Datum
@@ -457,7 +611,7 @@ bert_answer(PG_FUNCTION_ARGS)
 	QaSpan		best = {-1.0, 0, 0};
 	float	   *start_logits,
 			   *end_logits;
-	int32	   *chars;
+	int32		span[2];
 	Datum		values[4];
 	bool		nulls[4] = {0};
 	size_t		a_start,
@@ -465,6 +619,8 @@ bert_answer(PG_FUNCTION_ARGS)
 
 	BertRequireHead(model, BERT_HEAD_QUESTION_ANSWERING, "bert_answer",
 					"a question-answering head (BertForQuestionAnswering or DistilBertForQuestionAnswering)");
+	/* each window is a pair: question (type 0), context (type 1) */
+	BertRequirePairs(model);
 	if (max_answer_len < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -486,11 +642,36 @@ bert_answer(PG_FUNCTION_ARGS)
 						   max_len - 3),
 				 errhint("Shorten the question.")));
 
+	if (c.n > window_len)
+	{
+		int64		step = window_len - stride;
+		int64		windows;
+		int			max_windows = BERT_QA_MAX_WINDOW_TOKENS / max_len;
+
+		if (step < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("question leaves too little room for the context"),
+					 errdetail("A window of %d tokens holds [CLS], the question's %d tokens and two [SEP], leaving %d for the context; consecutive windows share %d context tokens (doc_stride), so windows over the context's %d tokens would not advance.",
+							   max_len, q.n, window_len, stride, c.n),
+					 errhint("Shorten the question to at most %d tokens, or the context to at most %d.",
+							 max_len - 3 - stride - 1, window_len)));
+		windows = 1 + (c.n - window_len + step - 1) / step;
+		if (windows > max_windows)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("context needs too many windows"),
+					 errdetail("The question leaves %d context tokens per window of %d and windows share %d, so the context's %d tokens need %lld windows; the limit is %d windows of %d tokens.",
+							   window_len, max_len, stride, c.n,
+							   (long long) windows, max_windows, max_len),
+					 errhint("Shorten the question or the context.")));
+	}
+
 	input.input_ids = palloc(sizeof(int32) * max_len);
 	input.token_type_ids = palloc(sizeof(int32) * max_len);
 	start_logits = palloc(sizeof(float) * max_len);
 	end_logits = palloc(sizeof(float) * max_len);
-	for (int first = 0;; first += Max(1, window_len - stride))
+	for (int first = 0;; first += window_len - stride)
 	{
 		int			count = Min(window_len, c.n - first);
 		int			pos = 0;
@@ -522,14 +703,16 @@ bert_answer(PG_FUNCTION_ARGS)
 	}
 
 	BertMappingCheck(model);
-	chars = char_index(context, c.end[best.end_token]);
 	a_start = c.start[best.start_token];
 	a_end = c.end[best.end_token];
+	span[0] = (int32) a_start;
+	span[1] = (int32) a_end;
+	server_char_offsets(context, span, 2);
 	InitMaterializedSRF(fcinfo, 0);
 	values[0] = PointerGetDatum(BertUtf8ToText(context + a_start, a_end - a_start));
 	values[1] = Float4GetDatum((float4) best.score);
-	values[2] = Int32GetDatum(chars[a_start]);
-	values[3] = Int32GetDatum(chars[a_end]);
+	values[2] = Int32GetDatum(span[0]);
+	values[3] = Int32GetDatum(span[1]);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }
@@ -547,7 +730,6 @@ PG_FUNCTION_INFO_V1(bert_token_logits);
 Datum
 bert_token_logits(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		pair = (PG_NARGS() == 3);
 	BertModel  *model = BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(pair ? 2 : 1)),
 									 NULL);
@@ -555,13 +737,14 @@ bert_token_logits(PG_FUNCTION_ARGS)
 	text	   *b = pair ? PG_GETARG_TEXT_PP(1) : NULL;
 	size_t		a_len,
 				b_len = 0;
-	int32	   *a_chars,
-			   *b_chars = NULL;
+	int32	   *start_char,
+			   *end_char;
 	char	   *utf8;
 	BertInput	input;
 	const float *hidden;
 	int			width;
 	float	   *logits;
+	BertRows	rows;
 
 	if (model->config.head == BERT_HEAD_QUESTION_ANSWERING)
 		width = 2;
@@ -572,12 +755,14 @@ bert_token_logits(PG_FUNCTION_ARGS)
 		width = model->config.num_labels;
 	}
 	BertEncodeText(model, a, b, &input);
+	start_char = palloc(sizeof(int32) * input.len);
+	end_char = palloc(sizeof(int32) * input.len);
 	utf8 = BertTextToUtf8(a, &a_len);
-	a_chars = char_index(utf8, last_end(&input, 0));
+	token_char_offsets(utf8, &input, 0, start_char, end_char);
 	if (b)
 	{
 		utf8 = BertTextToUtf8(b, &b_len);
-		b_chars = char_index(utf8, last_end(&input, 1));
+		token_char_offsets(utf8, &input, 1, start_char, end_char);
 	}
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * input.len * width);
@@ -597,13 +782,12 @@ bert_token_logits(PG_FUNCTION_ARGS)
 		BertTokenLogits(logits, &model->config, &model->weights, hidden, input.len);
 	BertMappingCheck(model);
 
-	InitMaterializedSRF(fcinfo, 0);
+	BertRowsBegin(fcinfo, &rows);
 	for (int i = 0; i < input.len; i++)
 	{
 		Datum		values[6];
 		bool		nulls[6] = {0};
-		int32	   *chars = input.token_type_ids[i] ? b_chars : a_chars;
-
+		BertRowStart(&rows);
 		values[0] = Int32GetDatum(i);
 		values[1] = token_datum(&model->tokenizer, input.input_ids[i]);
 		values[2] = Int32GetDatum(input.token_type_ids[i]);
@@ -611,11 +795,11 @@ bert_token_logits(PG_FUNCTION_ARGS)
 			nulls[3] = nulls[4] = true;
 		else
 		{
-			values[3] = Int32GetDatum(chars[input.start[i]]);
-			values[4] = Int32GetDatum(chars[input.end[i]]);
+			values[3] = Int32GetDatum(start_char[i]);
+			values[4] = Int32GetDatum(end_char[i]);
 		}
 		values[5] = PointerGetDatum(BertFloatArray(logits + (size_t) i * width, width));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		BertRowPut(&rows, values, nulls);
 	}
 	return (Datum) 0;
 }

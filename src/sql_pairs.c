@@ -48,30 +48,6 @@
 #define SEQUENCE_CLASSIFIER \
 	"a sequence classifier (BertForSequenceClassification or DistilBertForSequenceClassification)"
 
-/*
- * Errors unless every token_type_id of the input has a row in the model's
- * token_type_embeddings (type_vocab_size rows).  DistilBERT has no token
- * type embeddings and ignores token_type_ids.  Called on every pair before
- * it reaches the encoder.
- */
-void
-BertCheckTokenTypes(const BertModel *model, const BertInput *input)
-{
-	const BertConfig *cfg = &model->config;
-
-	if (cfg->family != BERT_FAMILY_BERT)
-		return;
-	for (int i = 0; i < input->len; i++)
-		if (input->token_type_ids[i] < 0 ||
-			input->token_type_ids[i] >= cfg->type_vocab_size)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("model \"%s\" does not take sentence pairs", model->name),
-					 errdetail("Its type_vocab_size is %d, and the second text of a pair has token_type_id %d.",
-							   cfg->type_vocab_size, input->token_type_ids[i]),
-					 errhint("Use a model trained on sentence pairs, such as a cross-encoder or an NLI model.")));
-}
-
 /* Where forward_batched() puts the logits of a group. */
 typedef struct PairGroup
 {
@@ -133,10 +109,12 @@ BertPairLogits(BertModel *model, int n, text *const *texts,
 				a = BertTextToUtf8(texts[i], &a_len);
 			}
 			if (pairs[i])
+			{
+				BertRequirePairs(model);
 				b = BertTextToUtf8(pairs[i], &b_len);
+			}
 			BertEncode(&model->tokenizer, a, a_len, b, b_len,
 					   BertMaxLength(model), &inputs[count]);
-			BertCheckTokenTypes(model, &inputs[count]);
 			rows += inputs[count].len;
 			count++;
 		}

@@ -114,6 +114,17 @@ extern int32_t BertTokenizerLookup(const BertTokenizer *tok,
 								   const char *s, size_t len);
 
 /*
+ * Text of vocabulary entry `id`, or NULL when the vocabulary has no such id.
+ * Every id-to-text lookup goes through here: a model's embedding table may
+ * have more rows (config.json vocab_size) than its tokenizer has entries.
+ */
+static inline const char *
+BertTokenizerToken(const BertTokenizer *tok, int32_t id)
+{
+	return (id >= 0 && id < tok->vocab_size) ? tok->tokens[id] : NULL;
+}
+
+/*
  * Tokenizes UTF-8 text of `len` bytes into word pieces, appending to `out`
  * (zeroed, or holding palloc'd arrays; they are grown with repalloc).  Stops as soon as `max_tokens` pieces are in
  * `out`, so the cost is bounded by the limit and not by the text length

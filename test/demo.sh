@@ -71,7 +71,7 @@ FROM reviews r JOIN predictions p USING (id);
 RESET max_parallel_workers_per_gather;
 
 \echo
-\echo '== ALTER TABLE reviews ADD COLUMN emb real[] GENERATED ALWAYS AS (bert_embed(review)) STORED'
+\echo '== ALTER TABLE reviews ADD COLUMN emb real[] GENERATED ALWAYS AS (bert_embed(review, ''bert-mini-embed'')) STORED'
 TRUNCATE t0;
 INSERT INTO t0 VALUES (clock_timestamp());
 ALTER TABLE reviews ADD COLUMN emb real[] GENERATED ALWAYS AS (bert_embed(review, 'bert-mini-embed')) STORED;

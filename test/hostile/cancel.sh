@@ -173,6 +173,19 @@ group_cancel() {
 		fail "cancel/long-model" "could not build the 4096-position model"
 	fi
 
+	# bert_fill_mask returning 610,440 rows (20 masks x the whole vocabulary
+	# of 30,522): cancel is checked for every row
+	local warm_fm="SELECT count(*) = 1 FROM bert_fill_mask('[MASK]', 'bert-tiny-random-pretrain', 1)"
+	timeout_case "cancel/timeout-fill-mask-610440-rows" "$BERT_TESTMODELS" "" \
+		"SELECT count(*) FROM bert_fill_mask(repeat('[MASK] ', 20), 'bert-tiny-random-pretrain', 2147483647)" 300 "$warm_fm"
+	cancel_case "cancel/cancel-fill-mask-610440-rows" "$BERT_TESTMODELS" "" \
+		"count(*) FROM bert_fill_mask(repeat('[MASK] ', 20), 'bert-tiny-random-pretrain', 2147483647)" 0.3 "$warm_fm"
+
+	# bert_answer over the longest context (100,000 pieces, 398 windows)
+	local warm_qa="SELECT count(*) = 1 FROM bert_answer('Who?', 'Ann.', 'bert-tiny-random-qa')"
+	timeout_case "cancel/timeout-answer-398-windows" "$BERT_TESTMODELS" "" \
+		"SELECT count(*) FROM bert_answer('Who?', repeat('Ann wrote it. ', 25000), 'bert-tiny-random-qa')" 300 "$warm_qa"
+
 	# tokenizing a huge text that never reaches the limit (one 250 MB word):
 	# the string is built first (repeat() is interruptible), then the session
 	# switches application_name and the cancel is aimed at the tokenizer

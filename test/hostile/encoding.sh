@@ -63,6 +63,44 @@ group_encoding() {
 	expect_error "encoding/latin1-unrepresentable-token" "$DB_LATIN1" \
 		"SELECT count(*) FROM bert_fill_mask('hello [MASK]', 'bert-tiny-random-pretrain', 30522)" \
 		'has no equivalent in encoding "LATIN1"'
+	# --- offsets in the units substr() counts: characters of the database
+	# encoding (bytes in SQL_ASCII); the same spans as written in every
+	# database, and the token spans put together give back the text
+	local lat="Café au lait, naïve résumé à Zürich; Ärger über Öl." wide="Café 東京 😀 naïve Ωμέγα Zürich."
+	local sql_off
+	sql_off() {
+		cat <<SQL
+SELECT (SELECT string_agg(substr(t, start_char + 1, end_char - start_char), '|' ORDER BY start_char) FROM bert_ner(t, 'bert-tiny-random-ner'))
+    || ' # ' || (SELECT string_agg(substr(t, start_char + 1, end_char - start_char), '|' ORDER BY position) FROM bert_token_logits(t, 'bert-tiny-random-ner') WHERE start_char IS NOT NULL)
+    || ' # ' || (SELECT string_agg(substr(CASE token_type_id WHEN 0 THEN 'Où?' ELSE t END, start_char + 1, end_char - start_char), '|' ORDER BY position) FROM bert_token_logits('Où?', t, 'bert-tiny-random-qa') WHERE start_char IS NOT NULL)
+    || ' # ' || (SELECT answer || ' ' || (answer = substr(t, start_char + 1, end_char - start_char)) FROM bert_answer('Où?', t, 'bert-tiny-random-qa'))
+    || ' # ' || (SELECT string_agg(substr(t, start_char + 1, end_char - start_char), '' ORDER BY position) = replace(t, ' ', '') FROM bert_token_logits(t, 'bert-tiny-random-ner') WHERE start_char IS NOT NULL)
+FROM (SELECT '$1'::text AS t) s
+SQL
+	}
+	local ou oa ol
+	ou=$(PGCLIENTENCODING=UTF8 q "$DB" "$(sql_off "$lat")")
+	oa=$(q "$DB_ASCII" "$(sql_off "$lat")")
+	ol=$(PGCLIENTENCODING=UTF8 q "$DB_LATIN1" "$(sql_off "$lat")")
+	if [ -n "$ou" ] && [ "$ou" = "$oa" ] && [ "$ou" = "$ol" ] && [[ "$ou" == *"true # true" ]]; then
+		pass "encoding/offsets-utf8-sqlascii-latin1" "bert_ner, bert_token_logits (single and pair), bert_answer: the same spans by substr() in the three databases: ${ou:0:140}"
+	else
+		fail "encoding/offsets-utf8-sqlascii-latin1" "UTF8 '${ou:0:150}' | SQL_ASCII '${oa:0:150}' | LATIN1 '${ol:0:150}' $(qerr)"
+	fi
+	ou=$(PGCLIENTENCODING=UTF8 q "$DB" "$(sql_off "$wide")")
+	oa=$(q "$DB_ASCII" "$(sql_off "$wide")")
+	if [ -n "$ou" ] && [ "$ou" = "$oa" ] && [[ "$ou" == *"true # true" ]]; then
+		pass "encoding/offsets-cjk-emoji-utf8-sqlascii" "${ou:0:140}"
+	else
+		fail "encoding/offsets-cjk-emoji-utf8-sqlascii" "UTF8 '${ou:0:150}' | SQL_ASCII '${oa:0:150}' $(qerr)"
+	fi
+	# in SQL_ASCII the offsets are bytes, as substr() counts there
+	local ob
+	ob=$(q "$DB_ASCII" "SELECT string_agg(start_char || '-' || end_char, ',' ORDER BY position) FROM bert_token_logits('né à', 'bert-tiny-random-ner') WHERE start_char IS NOT NULL")
+	expect_eq "encoding/offsets-sqlascii-are-bytes" "$ob" "0-3,4-6" "'né à' in SQL_ASCII: né = bytes 0-3, à = bytes 4-6"
+	ob=$(PGCLIENTENCODING=UTF8 q "$DB_LATIN1" "SELECT string_agg(start_char || '-' || end_char, ',' ORDER BY position) FROM bert_token_logits('né à', 'bert-tiny-random-ner') WHERE start_char IS NOT NULL")
+	expect_eq "encoding/offsets-latin1-are-characters" "$ob" "0-2,3-4" "'né à' in LATIN1: characters 0-2 and 3-4"
+
 	# 100 MB in LATIN1: the whole text is converted; cost bounded by the conversion
 	local f fl fc fids b
 	f=$(PGCLIENTENCODING=UTF8 q "$DB_LATIN1" "$(cat <<SQL

@@ -22,6 +22,22 @@ fs_setup() {
 		fs_copy "$tiny" "$m"
 	done
 	for m in swap-new ref-cls labels; do fs_copy "$cls" "$m"; done
+	# in-place edits: plain copies, one without vocab.txt, and copies with
+	# sentence-transformers files (mean pooling, Normalize, 128 tokens)
+	for m in inpl-tokcfg inpl-vocab inpl-tokjson inpl-modules inpl-pooling inpl-stcfg appear-modules; do
+		fs_copy "$tiny" "$m"
+	done
+	rm "$FAULTS/inpl-tokjson/vocab.txt"
+	for m in inpl-modules inpl-pooling inpl-stcfg; do
+		mkdir -p "$FAULTS/$m/1_Pooling"
+		cat >"$FAULTS/$m/modules.json" <<'JSON'
+[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+ {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+ {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]
+JSON
+		echo '{"word_embedding_dimension": 32, "pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": false}' >"$FAULTS/$m/1_Pooling/config.json"
+		echo '{"max_seq_length": 128, "do_lower_case": false}' >"$FAULTS/$m/sentence_bert_config.json"
+	done
 	fs_copy "$tiny" swap
 	cp -r "$tiny" "$OUTSIDE/tiny"
 	cp -r "$tiny" "$WORK/faults-evil/tiny"
@@ -63,6 +79,16 @@ MAPS="SELECT count(*) FROM regexp_split_to_table(pg_read_file('/proc/self/maps')
 MEM="SELECT sum(total_bytes) FROM pg_backend_memory_contexts"
 
 fault() { FS_FAULTS=$((FS_FAULTS + 1)); st_sh "$1"; }
+
+# inplace NAME QUERY FILE OLD NEW: QUERY before and after FILE (under
+# $FAULTS) is edited in place by mkmodel.py edit; the steps are inpl-NAME-0/1
+INPLACE_CASES=()
+inplace() {
+	st_sql "inpl-$1-0" "$2"
+	fault "'$PY' '$HERE/mkmodel.py' edit '$FAULTS/$3' '$4' '$5'"
+	st_sql "inpl-$1-1" "$2"
+	INPLACE_CASES+=("$1|$2|$3")
+}
 
 fs_script() {
 	local size half hdr
@@ -157,6 +183,24 @@ fs_script() {
 	st_sql tokcfg-0 "SELECT bert_token_ids('Hello Café', 'tokcfg')"
 	fault "sed 's/\"do_lower_case\": true/\"do_lower_case\": false/; s/\"strip_accents\": null/\"strip_accents\": false/' '$FAULTS/tokcfg/tokenizer_config.json' > '$FAULTS/tokcfg/tc.new' && chmod 644 '$FAULTS/tokcfg/tc.new' && mv '$FAULTS/tokcfg/tc.new' '$FAULTS/tokcfg/tokenizer_config.json'"
 	st_sql tokcfg-1 "SELECT bert_token_ids('Hello Café', 'tokcfg')"
+
+	# every file the model was built from, edited in place (the same inode,
+	# mtime set back: only the ctime shows it), and a file appearing
+	inplace tokcfg "SELECT bert_token_ids('Hello Café', 'inpl-tokcfg')" \
+		inpl-tokcfg/tokenizer_config.json '"do_lower_case": true,' '"do_lower_case":false,'
+	inplace vocab "SELECT bert_token_ids('hello world', 'inpl-vocab')" \
+		inpl-vocab/vocab.txt '\nhello\n' '\nhellp\n'
+	inplace tokjson "SELECT bert_token_ids('hello world', 'inpl-tokjson')" \
+		inpl-tokjson/tokenizer.json '"hello":' '"hellp":'
+	inplace modules "SELECT round(sqrt(sum(x * x))::numeric, 4) FROM unnest(bert_embed('hello world', 'inpl-modules')) x" \
+		inpl-modules/modules.json 'models.Normalize' 'models.Normalizx'
+	inplace pooling "SELECT md5(bert_embed('hello world', 'inpl-pooling')::text)" \
+		inpl-pooling/1_Pooling/config.json '"pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true' '"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false'
+	inplace stcfg "SELECT array_length(bert_token_ids(repeat('word ', 50), 'inpl-stcfg'), 1)" \
+		inpl-stcfg/sentence_bert_config.json '"max_seq_length": 128' '"max_seq_length":   8'
+	st_sql appear-0 "SELECT round(sqrt(sum(x * x))::numeric, 4) FROM unnest(bert_embed('hello world', 'appear-modules')) x"
+	fault "printf '[{\"type\": \"sentence_transformers.models.Transformer\", \"path\": \"\"}]' > '$FAULTS/appear-modules/modules.json' && chmod 644 '$FAULTS/appear-modules/modules.json'"
+	st_sql appear-1 "SELECT round(sqrt(sum(x * x))::numeric, 4) FROM unnest(bert_embed('hello world', 'appear-modules')) x"
 
 	# reload churn: 25 reloads and 25 failed loads must not leak mappings or memory
 	st_sql churn-mem-0 "$MEM"
@@ -257,6 +301,25 @@ fs_check() {
 		pass "filesystem/tokenizer-config-renamed" "'Hello Café' $t0 -> $t1 (reloaded: the directory's mtime changed)"
 	else
 		fail "filesystem/tokenizer-config-renamed" "'Hello Café' $t0 -> '$t1' $(st_err tokcfg-1)"
+	fi
+
+	# in-place edits: the cached backend must answer as a new backend does
+	local c name query file before after fresh
+	for c in "${INPLACE_CASES[@]}"; do
+		IFS='|' read -r name query file <<<"$c"
+		before=$(st_out "inpl-$name-0") after=$(st_out "inpl-$name-1")
+		fresh=$(PGOPTIONS="$PGOPTIONS -c bert.model_dir=${FAULTS// /\\ }" q "$DB" "$query")
+		if [ -n "$after" ] && [ "$after" = "$fresh" ] && [ "$before" != "$after" ]; then
+			pass "filesystem/edited-in-place-$name" "$file edited in place (mtime restored): ${before:0:40} -> ${after:0:40}, as a new backend"
+		else
+			fail "filesystem/edited-in-place-$name" "$file edited in place: cached ${before:0:40} -> '${after:0:40}', a new backend '${fresh:0:40}' $(st_err "inpl-$name-1")"
+		fi
+	done
+	before=$(st_out appear-0) after=$(st_out appear-1)
+	if [ "$before" = "1.0000" ] && [ -n "$after" ] && [ "$after" != "$before" ]; then
+		pass "filesystem/modules-json-appears" "modules.json without Normalize created: |embedding| $before -> $after"
+	else
+		fail "filesystem/modules-json-appears" "|embedding| $before -> '$after' $(st_err appear-1)"
 	fi
 
 	# churn

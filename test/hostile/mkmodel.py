@@ -15,6 +15,11 @@
   mkmodel.py labels DIR LABEL...
       Write DIR/config.json.new: DIR/config.json with id2label / label2id
       replaced by LABEL... (the file is renamed over config.json by the caller).
+  mkmodel.py edit FILE OLD NEW
+      Replace the first OLD by NEW in FILE in place: the same inode, written
+      through, then its access and modification times set back to what they
+      were (only the ctime shows the edit).  Fails if OLD is not there.
+      A backslash-n in OLD or NEW is a line end.
 """
 import json
 import os
@@ -110,6 +115,22 @@ def relabel(d, labels):
     os.chmod(path + ".new", 0o644)
 
 
+def edit_in_place(path, old, new):
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        data = f.read()
+        i = data.find(old.encode())
+        if i < 0:
+            sys.stderr.write("%s: %r not found\n" % (path, old))
+            return 1
+        data = data[:i] + new.encode() + data[i + len(old.encode()):]
+        f.seek(0)
+        f.write(data)
+        f.truncate()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return 0
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "long":
         long_model(argv[2], argv[3], int(argv[4]))
@@ -117,6 +138,9 @@ def main(argv):
         cased_model(argv[2], argv[3])
     elif len(argv) >= 4 and argv[1] == "labels":
         relabel(argv[2], argv[3:])
+    elif len(argv) == 5 and argv[1] == "edit":
+        return edit_in_place(argv[2], argv[3].replace("\\n", "\n"),
+                             argv[4].replace("\\n", "\n"))
     else:
         sys.stderr.write(__doc__)
         return 2

@@ -4,10 +4,14 @@
 #   text      huge, degenerate and garbage text: results must be defined and
 #             the cost bounded by the sequence limit, not by the text length
 #   encoding  SQL_ASCII and LATIN1 databases
+#   bounds    the rows, memory and forward passes of one call are bounded:
+#             bert_fill_mask, the batched forms, bert_answer windows
 #   cancel    statement_timeout and pg_cancel_backend during long work
 #   filesystem  model files deleted, replaced, truncated, overwritten,
 #             unreadable or linked outside bert.model_dir while a backend
 #             holds the model in its cache
+#   blas      bert.threads capped at the CPUs; OpenBLAS under an
+#             address-space limit (a second server started with ulimit -v)
 # Every case asserts an ERROR with a clear message or a defined result, and
 # prints PASS/FAIL with the figure or error it saw.  The last line is
 # "hostile: N passed, M failed"; the exit status is non-zero when M > 0.
@@ -50,6 +54,8 @@ LOG_START=0
 as_server() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 cleanup() {
+	# a group's own server (blas.sh), if one is still up
+	declare -F blas_cleanup >/dev/null && blas_cleanup
 	for d in "$DB" "$DB_ASCII" "$DB_LATIN1"; do
 		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1
 	done
@@ -79,7 +85,7 @@ done
 
 SUMMARY=()
 START_MS=$(now_ms)
-for group in ${HOSTILE_GROUPS:-text encoding cancel filesystem}; do
+for group in ${HOSTILE_GROUPS:-text encoding bounds cancel filesystem blas}; do
 	t0=$(now_ms)
 	source "$HERE/$group.sh"
 	"group_$group"
