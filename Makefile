@@ -5,6 +5,9 @@ PG_CONFIG ?= pg_config
 EXTENSION = bert
 MODULE_big = bert
 OBJS = \
+	src/batch_exec.o \
+	src/batch_funcs.o \
+	src/batch_plan.o \
 	src/bert.o \
 	src/blas.o \
 	src/config.o \

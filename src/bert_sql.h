@@ -28,6 +28,9 @@ extern void forward_batched(BertModel *model, BertInput *inputs, int n,
 							void (*emit) (void *arg, int index,
 										  const float *hidden, int len),
 							void *arg);
+extern ArrayType *sentence_embedding(const BertModel *model,
+									 const float *hidden, int len);
+extern text *BertLabelText(const BertModel *model, const float *logits);
 
 /* sql_pairs.c */
 extern void BertCheckTokenTypes(const BertModel *model, const BertInput *input);
