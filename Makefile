@@ -26,7 +26,7 @@ OBJS = \
 	src/tokenizer.o
 
 DATA = bert--1.0.sql bert--1.0--1.1.sql
-REGRESS = setup tokenizer embed sentiment pipelines settings errors pairs
+REGRESS = setup tokenizer embed sentiment pipelines settings errors pairs batching
 REGRESS_OPTS = --load-extension=bert
 
 PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra
