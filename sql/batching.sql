@@ -10,18 +10,30 @@
 \getenv models BERT_MODELS
 \getenv data BERT_DATA
 \set sst2_file :data '/reviews/sst2_dev.tsv'
-LOAD 'bert';
-SET bert.model_dir = :'models';
-
--- the setting: on by default, anyone may change it
-SELECT name, setting, context, vartype FROM pg_settings
-WHERE name = 'bert.batch_queries';
 
 CREATE TABLE sst2_dev (id serial PRIMARY KEY, label int, sentence text);
 COPY sst2_dev (label, sentence) FROM :'sst2_file'
     WITH (FORMAT csv, DELIMITER E'\t', QUOTE E'\b');
 ANALYZE sst2_dev;
 SELECT count(*) AS rows, count(DISTINCT sentence) AS distinct_sentences FROM sst2_dev;
+
+-- the first statement of a session: the library is not loaded yet when the
+-- planner starts; planning loads it (bert_batch_support, the support
+-- function of the batchable functions) and the statement is batched
+SELECT count(*) AS libraries_loaded FROM pg_settings WHERE name LIKE 'bert.%';
+EXPLAIN (COSTS OFF)
+SELECT id, bert_sentiment(sentence, 'bert-mini-sentiment') FROM sst2_dev;
+SELECT p.oid::regprocedure AS function, p.prosupport
+FROM pg_proc p
+WHERE p.proname IN ('bert_sentiment', 'bert_logits', 'bert_embed', 'bert_next_sentence')
+  AND NOT p.proretset
+ORDER BY p.oid::regprocedure::text COLLATE "C";
+LOAD 'bert';
+SET bert.model_dir = :'models';
+
+-- the setting: on by default, anyone may change it
+SELECT name, setting, context, vartype FROM pg_settings
+WHERE name = 'bert.batch_queries';
 
 --
 -- plans: where the node goes

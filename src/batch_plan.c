@@ -44,9 +44,16 @@
  * that a LIMIT bound passes through (it would hide the bound from a top-N
  * sort below).  A scrollable cursor whose plan could scan backward before
  * gets a Material on top.
+ *
+ * The hook is installed when the library is loaded.  A session's first
+ * statement can be planned before that: the planner then loads the library
+ * itself, through bert_batch_support, the planner support function of the
+ * batchable functions, too late for planner_hook but before the statement
+ * starts, so an ExecutorStart hook batches a copy of that one plan.
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -57,6 +64,16 @@
 #include "batch.h"
 
 static planner_hook_type prev_planner_hook = NULL;
+static ExecutorStart_hook_type prev_executor_start_hook = NULL;
+
+/* Planning under batch_planner, for bert_batch_support. */
+static int	planner_depth = 0;
+/* The support function ran; at its first run, planner_hook was not active. */
+static bool support_called = false;
+static bool plan_missed = false;
+/* The plan that missed the hook (compared, never dereferenced): a cached
+ * plan starts again with the same PlannedStmt */
+static const PlannedStmt *missed_stmt = NULL;
 
 /* State of one walk over a PlannedStmt. */
 typedef struct PlanWalk
@@ -756,10 +773,19 @@ batch_planner(Query *parse, const char *query_string, int cursorOptions,
 {
 	PlannedStmt *stmt;
 
-	if (prev_planner_hook)
-		stmt = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
-	else
-		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
+	planner_depth++;
+	PG_TRY();
+	{
+		if (prev_planner_hook)
+			stmt = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+		else
+			stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		planner_depth--;
+	}
+	PG_END_TRY();
 	if (bert_batch_queries && stmt->commandType != CMD_UTILITY &&
 		BertBatchFuncsPresent())
 		batch_plan(stmt, cursorOptions);
@@ -767,8 +793,59 @@ batch_planner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
+ * ExecutorStart_hook: batches a copy of the plan of the statement during
+ * whose planning the library was loaded (planner_hook did not see it),
+ * every time that plan starts (PL/pgSQL and prepared statements keep it).
+ * A cursor that may fetch backward (EXEC_FLAG_BACKWARD) is treated as
+ * SCROLL.
+ */
+static void
+batch_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (plan_missed)
+	{
+		plan_missed = false;
+		missed_stmt = queryDesc->plannedstmt;
+	}
+	if (missed_stmt != NULL && queryDesc->plannedstmt == missed_stmt &&
+		bert_batch_queries && !IsParallelWorker() &&
+		queryDesc->plannedstmt->commandType != CMD_UTILITY &&
+		BertBatchFuncsPresent())
+	{
+		PlannedStmt *stmt = copyObject(queryDesc->plannedstmt);
+
+		batch_plan(stmt, (eflags & EXEC_FLAG_BACKWARD) ? CURSOR_OPT_SCROLL : 0);
+		queryDesc->plannedstmt = stmt;
+	}
+	if (prev_executor_start_hook)
+		prev_executor_start_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/*
+ * bert_batch_support(internal) -> internal
+ * Planner support function of the batchable functions.  It answers no
+ * request (NULL); its use is that the planner, calling it, loads the
+ * library.  The first call in a process outside batch_planner means that
+ * the statement being planned missed planner_hook.
+ */
+PG_FUNCTION_INFO_V1(bert_batch_support);
+Datum
+bert_batch_support(pg_attribute_unused() PG_FUNCTION_ARGS)
+{
+	if (!support_called)
+	{
+		support_called = true;
+		plan_missed = (planner_depth == 0);
+	}
+	PG_RETURN_POINTER(NULL);
+}
+
+/*
  * Installs batched execution: the function table's invalidation, the
- * custom scan's methods and the planner hook.  Called once from _PG_init.
+ * custom scan's methods, the planner hook and the executor start hook.
+ * Called once from _PG_init.
  */
 void
 BertBatchInit(void)
@@ -777,4 +854,6 @@ BertBatchInit(void)
 	BertBatchExecInit();
 	prev_planner_hook = planner_hook;
 	planner_hook = batch_planner;
+	prev_executor_start_hook = ExecutorStart_hook;
+	ExecutorStart_hook = batch_executor_start;
 }
