@@ -30,13 +30,10 @@
  */
 #include "postgres.h"
 
-#include "access/detoast.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
-#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
-#include "nodes/nodeFuncs.h"
 #include "utils/datum.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
