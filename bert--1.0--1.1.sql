@@ -87,7 +87,7 @@ AS 'MODULE_PATHNAME', 'bert_batch_support'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION bert_batch_support(internal) IS
-'Planner support function of the functions that queries evaluate in batches of rows (bert_sentiment, bert_logits, bert_embed, bert_next_sentence): loads the bert library while a query is planned, so that its first statement in a session is batched too; it changes no expression.';
+'Planner support function of the functions that queries evaluate in batches of rows (bert_sentiment, bert_logits, bert_embed, bert_next_sentence, bert_classify, bert_rerank_score): loads the bert library while a query is planned, so that its first statement in a session is batched too; it changes no expression.';
 
 ALTER FUNCTION bert_sentiment(text) SUPPORT bert_batch_support;
 ALTER FUNCTION bert_sentiment(text, text) SUPPORT bert_batch_support;
@@ -97,3 +97,6 @@ ALTER FUNCTION bert_embed(text) SUPPORT bert_batch_support;
 ALTER FUNCTION bert_embed(text, text) SUPPORT bert_batch_support;
 ALTER FUNCTION bert_next_sentence(text, text) SUPPORT bert_batch_support;
 ALTER FUNCTION bert_next_sentence(text, text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_classify(text, text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_logits(text, text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_rerank_score(text, text, text) SUPPORT bert_batch_support;

@@ -9,6 +9,7 @@
 \getenv testmodels BERT_TESTMODELS
 \getenv models BERT_MODELS
 \getenv data BERT_DATA
+\getenv badmodels BERT_BADMODELS
 \set sst2_file :data '/reviews/sst2_dev.tsv'
 
 CREATE TABLE sst2_dev (id serial PRIMARY KEY, label int, sentence text);
@@ -25,7 +26,8 @@ EXPLAIN (COSTS OFF)
 SELECT id, bert_sentiment(sentence, 'bert-mini-sentiment') FROM sst2_dev;
 SELECT p.oid::regprocedure AS function, p.prosupport
 FROM pg_proc p
-WHERE p.proname IN ('bert_sentiment', 'bert_logits', 'bert_embed', 'bert_next_sentence')
+WHERE p.proname IN ('bert_sentiment', 'bert_logits', 'bert_embed', 'bert_next_sentence',
+                    'bert_classify', 'bert_rerank_score')
   AND NOT p.proretset
 ORDER BY p.oid::regprocedure::text COLLATE "C";
 LOAD 'bert';
@@ -159,6 +161,32 @@ SELECT count(*) AS rows, count(*) FILTER (WHERE b.label = r.label) AS same_label
        count(*) FILTER (WHERE b.nsp IS NULL AND r.nsp IS NULL) AS nsp_null,
        count(*) FILTER (WHERE b.nsp BETWEEN 0 AND 1) AS probabilities
 FROM tiny_row r JOIN tiny_batch b USING (id);
+-- the pair functions: classification, raw logits and cross-encoder scores
+-- of (sentence, next sentence)
+EXPLAIN (COSTS OFF, VERBOSE)
+SELECT bert_classify(a.sentence, b.sentence, 'bert-tiny-random-nli'),
+       bert_logits(a.sentence, b.sentence, 'bert-tiny-random-nli'),
+       bert_rerank_score(a.sentence, b.sentence, 'bert-tiny-random-rerank')
+FROM sst2_dev a JOIN sst2_dev b ON b.id = a.id + 1;
+SET bert.batch_queries = off;
+CREATE TEMP TABLE pair_row AS
+SELECT a.id, bert_classify(a.sentence, b.sentence, 'bert-tiny-random-nli') AS label,
+       bert_logits(a.sentence, b.sentence, 'bert-tiny-random-nli') AS logits,
+       bert_rerank_score(a.sentence, b.sentence, 'bert-tiny-random-rerank') AS score
+FROM sst2_dev a LEFT JOIN sst2_dev b ON b.id = a.id + 1;
+RESET bert.batch_queries;
+SELECT count(*) AS rows, count(*) FILTER (WHERE b.label = r.label) AS same_label,
+       count(*) FILTER (WHERE max_abs_diff(b.logits, r.logits) < 1e-5) AS logits_within_1e5,
+       count(*) FILTER (WHERE abs(b.score - r.score) < 1e-5) AS score_within_1e5,
+       count(*) FILTER (WHERE b.label IS NULL AND r.label IS NULL AND b.score IS NULL) AS null_pair
+FROM pair_row r
+JOIN (SELECT a.id, bert_classify(a.sentence, b.sentence, 'bert-tiny-random-nli') AS label,
+             bert_logits(a.sentence, b.sentence, 'bert-tiny-random-nli') AS logits,
+             bert_rerank_score(a.sentence, b.sentence, 'bert-tiny-random-rerank') AS score
+      FROM sst2_dev a LEFT JOIN sst2_dev b ON b.id = a.id + 1) b USING (id);
+-- a model with one token type refuses the pair, as per row
+SET bert.model_dir = :'badmodels';
+SELECT bert_classify(sentence, 'and another', 'cls-type-vocab-1') FROM sst2_dev;
 SET bert.model_dir = :'models';
 
 -- without a model argument the setting is read when the query runs

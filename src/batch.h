@@ -37,6 +37,9 @@ struct BertBatchFunc
 
 	/* raises the per-row function's error when the model lacks its head */
 	void		(*check) (const BertBatchFunc *func, const BertModel *model);
+	/* tokenizes a row (b NULL for one text) as the per-row function does */
+	void		(*encode) (const BertModel *model, text *a, text *b,
+						   BertInput *input);
 	/* the result of one sequence from its hidden states (len, hidden_size) */
 	Datum		(*result) (BertModel *model, const float *hidden, int len);
 };

@@ -14,8 +14,9 @@
  *
  * Evaluation keeps the per-row function's semantics: the same model lookup
  * (with the same errors, naming the model and setting), the same head
- * check, the same tokenization, and the result computed from the hidden
- * states by the same code.  Only the forward pass differs: the rows that
+ * check, the same tokenization (BertEncodeText, or for the pair functions
+ * of sql_pairs.c the encoding of BertPairLogits), and the result computed
+ * from the hidden states by the same code.  Only the forward pass differs: the rows that
  * use one model run packed in passes of up to BERT_BATCH_TOKENS tokens
  * (forward_batched), which changes results by float rounding only.
  */
@@ -38,6 +39,7 @@
 
 #include "batch.h"
 #include "bert_sql.h"
+#include "retrieval.h"
 
 /* The per-row functions' head checks and results, one sequence at a time. */
 
@@ -54,6 +56,23 @@ check_next_sentence(const BertBatchFunc *func, const BertModel *model)
 	if (model->config.head != BERT_HEAD_PRETRAINING)
 		BertRequireHead(model, BERT_HEAD_PRETRAINING, func->name,
 						"a next-sentence-prediction head (BertForPreTraining)");
+}
+
+/*
+ * A pair as sql_pairs.c's BertPairLogits encodes it: [CLS] a [SEP] b [SEP],
+ * then every token type checked against the model's type_vocab_size.
+ */
+static void
+encode_pair(const BertModel *model, text *a, text *b, BertInput *input)
+{
+	size_t		a_len,
+				b_len;
+	char	   *a_utf8 = BertTextToUtf8(a, &a_len);
+	char	   *b_utf8 = BertTextToUtf8(b, &b_len);
+
+	BertEncode(&model->tokenizer, a_utf8, a_len, b_utf8, b_len,
+			   BertMaxLength(model), input);
+	BertCheckTokenTypes(model, input);
 }
 
 /* logits (num_labels) of the sequence classifier */
@@ -88,6 +107,14 @@ result_embedding(BertModel *model, const float *hidden, int len)
 	return PointerGetDatum(sentence_embedding(model, hidden, len));
 }
 
+/* bert_rerank_score: the cross-encoder's relevance score */
+static Datum
+result_rerank_score(BertModel *model, const float *hidden, pg_attribute_unused() int len)
+{
+	return Float4GetDatum(BertCrossEncoderScore(classifier_logits(model, hidden),
+												model->config.num_labels));
+}
+
 /* bert_next_sentence: softmax probability of "is next" */
 static Datum
 result_next_sentence(BertModel *model, const float *hidden, pg_attribute_unused() int len)
@@ -99,16 +126,26 @@ result_next_sentence(BertModel *model, const float *hidden, pg_attribute_unused(
 	return Float4GetDatum(logits[0]);
 }
 
-/* Every batchable function; each has a form with and one without a model. */
+/*
+ * Every batchable function: a form with a model argument and, where there
+ * is a setting, one without.
+ */
 static const BertBatchFunc batch_funcs[] = {
 	{"bert_sentiment", "bert_sentiment", 1, "bert.sentiment_model",
-	&bert_sentiment_model, check_sequence_classifier, result_label},
+	&bert_sentiment_model, check_sequence_classifier, BertEncodeText, result_label},
 	{"bert_logits", "bert_logits", 1, "bert.sentiment_model",
-	&bert_sentiment_model, check_sequence_classifier, result_logits},
+	&bert_sentiment_model, check_sequence_classifier, BertEncodeText, result_logits},
 	{"bert_embed", "bert_embed", 1, "bert.embed_model",
-	&bert_embed_model, NULL, result_embedding},
+	&bert_embed_model, NULL, BertEncodeText, result_embedding},
 	{"bert_next_sentence", "bert_next_sentence", 2, "bert.fill_mask_model",
-	&bert_fill_mask_model, check_next_sentence, result_next_sentence},
+	&bert_fill_mask_model, check_next_sentence, BertEncodeText, result_next_sentence},
+	/* sentence pairs (sql_pairs.c): a model argument only */
+	{"bert_classify", "bert_classify", 2, NULL, NULL,
+	check_sequence_classifier, encode_pair, result_label},
+	{"bert_logits", "bert_logits_pair", 2, NULL, NULL,
+	check_sequence_classifier, encode_pair, result_logits},
+	{"bert_rerank_score", "bert_rerank_score", 2, NULL, NULL,
+	check_sequence_classifier, encode_pair, result_rerank_score},
 };
 
 /* The OIDs of the SQL forms found in this database's extension schema. */
@@ -192,7 +229,7 @@ lookup_func_oids(void)
 	for (int i = 0; i < BERT_BATCH_MAX_ARGS; i++)
 		argtypes[i] = TEXTOID;
 	for (int i = 0; OidIsValid(schema) && i < (int) lengthof(batch_funcs); i++)
-		for (int has_model = 0; has_model <= 1; has_model++)
+		for (int has_model = batch_funcs[i].setting ? 0 : 1; has_model <= 1; has_model++)
 		{
 			oidvector  *signature = buildoidvector(argtypes,
 												   batch_funcs[i].ntexts + has_model);
@@ -283,7 +320,7 @@ encode_row(const BertModel *model, const BertBatchCall *call, const Datum *args,
 	text	   *a = DatumGetTextPP(args[0]);
 	text	   *b = call->func->ntexts == 2 ? DatumGetTextPP(args[1]) : NULL;
 
-	BertEncodeText(model, a, b, &input);
+	call->func->encode(model, a, b, &input);
 	MemoryContextSwitchTo(batch_context);
 	*out = input;
 	out->input_ids = palloc(sizeof(int32) * Max(input.len, 1));
