@@ -384,6 +384,37 @@ SELECT count(*) AS rows, count(DISTINCT m) AS models,
        count(*) FILTER (WHERE max_abs_diff(bert_embed(t, m), r.e) < 1e-5) AS same_emb
 FROM many JOIN many_row r USING (id);
 SET bert.model_dir = :'models';
+-- EXECUTE privilege is checked as for a per-row call
+CREATE ROLE regress_bert_batch;
+GRANT SELECT ON errs TO regress_bert_batch;
+REVOKE EXECUTE ON FUNCTION bert_sentiment(text, text) FROM PUBLIC;
+SET ROLE regress_bert_batch;
+EXPLAIN (COSTS OFF) SELECT bert_sentiment(t, m) FROM errs;
+SELECT count(bert_sentiment(t, m)) FROM errs;
+SET bert.batch_queries = off;
+SELECT count(bert_sentiment(t, m)) FROM errs;
+RESET bert.batch_queries;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION bert_sentiment(text, text) TO PUBLIC;
+REVOKE SELECT ON errs FROM regress_bert_batch;
+DROP ROLE regress_bert_batch;
+-- a function redefined with a SET clause (or SECURITY DEFINER) is called
+-- per row, so that fmgr applies the clause
+ALTER FUNCTION bert_sentiment(text) SET bert.sentiment_model = 'bert-mini-sentiment';
+EXPLAIN (COSTS OFF) SELECT bert_sentiment(t) FROM errs;
+SELECT count(*) FILTER (WHERE bert_sentiment(t) IS NOT NULL) AS labels FROM errs;
+ALTER FUNCTION bert_sentiment(text) RESET ALL;
+EXPLAIN (COSTS OFF) SELECT bert_sentiment(t) FROM errs;
+-- track_functions counts one call per row with non-NULL arguments, as per row
+UPDATE errs SET t = NULL WHERE id % 3 = 0;
+BEGIN;
+SET LOCAL track_functions = 'all';
+SELECT count(bert_sentiment(t, m)) AS labels FROM errs;
+SELECT pg_stat_get_xact_function_calls('bert_sentiment(text, text)'::regprocedure) AS batched_calls;
+SET LOCAL bert.batch_queries = off;
+SELECT count(bert_sentiment(t, m)) AS labels FROM errs;
+SELECT pg_stat_get_xact_function_calls('bert_sentiment(text, text)'::regprocedure) AS all_calls;
+COMMIT;
 -- query cancel stops a batched query
 SET statement_timeout = '300ms';
 SELECT count(bert_sentiment(s.sentence, 'bert-mini-sentiment')) FROM sst2_dev s, generate_series(1, 20);

@@ -22,6 +22,11 @@
  * starts again at one row.  With bert.batch_queries off at execution (a
  * plan cached while it was on), every batch is one row.
  *
+ * As for a per-row call, the executing user needs EXECUTE on every batched
+ * function (checked when the node starts, as ExecInitFunc does), and with
+ * track_functions each non-NULL row counts as one call of its function in
+ * pg_stat_user_functions (the batch's time goes to its first row).
+ *
  * Memory: the batch context holds the copied arguments, the token ids and
  * the results; it is reset when the next batch is read, which happens only
  * when the node above asks for the row after the batch's last, so a row's
@@ -30,11 +35,15 @@
  */
 #include "postgres.h"
 
+#include "catalog/objectaccess.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
+#include "pgstat.h"
+#include "utils/acl.h"
 #include "utils/datum.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
 
@@ -46,6 +55,8 @@ typedef struct CallState
 	BertBatchCall call;
 	ExprState  *args[BERT_BATCH_MAX_ARGS];
 	FuncExpr   *expr;			/* for EXPLAIN */
+	FmgrInfo	flinfo;			/* for pg_stat_user_functions */
+	FunctionCallInfo fcinfo;
 } CallState;
 
 typedef struct BatchState
@@ -112,6 +123,41 @@ create_batch_state(pg_attribute_unused() CustomScan *cscan)
 	return (Node *) bs;
 }
 
+/* The check ExecInitFunc makes before a function may run in a query. */
+static void
+check_execute(Oid funcid)
+{
+	AclResult	aclresult = pg_proc_aclcheck(funcid, GetUserId(), ACL_EXECUTE);
+
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(funcid));
+	InvokeFunctionExecuteHook(funcid);
+}
+
+/*
+ * Runs one call over the batch, counted as one call of its function per
+ * non-NULL row, as the per-row calls would be.
+ */
+static void
+evaluate_call(CallState *cs, MemoryContext row_context)
+{
+	PgStat_FunctionCallUsage usage;
+	int			calls = 0;
+
+	for (int r = 0; r < cs->call.n; r++)
+		calls += (cs->call.model[r] != NULL);
+	if (calls > 0)
+		pgstat_init_function_usage(cs->fcinfo, &usage);
+	BertBatchEvaluate(&cs->call, row_context);
+	if (calls > 0)
+		pgstat_end_function_usage(&usage, true);
+	for (int i = 1; i < calls; i++)
+	{
+		pgstat_init_function_usage(cs->fcinfo, &usage);
+		pgstat_end_function_usage(&usage, true);
+	}
+}
+
 /* Initializes the input, the argument expressions and the batch buffers. */
 static void
 begin_batch(CustomScanState *node, EState *estate, int eflags)
@@ -162,6 +208,10 @@ begin_batch(CustomScanState *node, EState *estate, int eflags)
 		if (list_length(cs->expr->args) != cs->call.nargs)
 			elog(ERROR, "BertBatch call has %d arguments, expected %d",
 				 list_length(cs->expr->args), cs->call.nargs);
+		check_execute(cs->expr->funcid);
+		fmgr_info(cs->expr->funcid, &cs->flinfo);
+		cs->fcinfo = palloc0(SizeForFunctionCallInfo(0));
+		InitFunctionCallInfoData(*cs->fcinfo, &cs->flinfo, 0, InvalidOid, NULL, NULL);
 		foreach(arg, cs->expr->args)
 			cs->args[a++] = ExecInitExpr((Expr *) lfirst(arg), &node->ss.ps);
 		cs->call.args = palloc(sizeof(Datum) * BERT_BATCH_MAX_ROWS * cs->call.nargs);
@@ -251,7 +301,7 @@ read_batch(BatchState *bs)
 	for (int c = 0; c < bs->ncalls && bs->nrows > 0; c++)
 	{
 		bs->calls[c].call.n = bs->nrows;
-		BertBatchEvaluate(&bs->calls[c].call, bs->row_context);
+		evaluate_call(&bs->calls[c], bs->row_context);
 	}
 	MemoryContextSwitchTo(old);
 

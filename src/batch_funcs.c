@@ -9,8 +9,9 @@
  * lists them; a function is identified in plans by the OIDs of its SQL
  * forms in the extension's schema, looked up once per backend and again
  * after any pg_proc change (a syscache callback).  A form is used only if
- * it still is the C function of that name, STRICT and not set-returning, so
- * a redefined function is simply not batched.
+ * it still is the C function of that name, STRICT, not set-returning,
+ * without SECURITY DEFINER or SET clauses (which fmgr would apply around a
+ * call), so a redefined function is simply not batched.
  *
  * Evaluation keeps the per-row function's semantics: the same model lookup
  * (with the same errors, naming the model and setting), the same head
@@ -206,7 +207,8 @@ is_our_function(HeapTuple tuple, const BertBatchFunc *func)
 	bool		same;
 	char	   *src;
 
-	if (proc->prolang != ClanguageId || !proc->proisstrict || proc->proretset)
+	if (proc->prolang != ClanguageId || !proc->proisstrict || proc->proretset ||
+		proc->prosecdef || !heap_attisnull(tuple, Anum_pg_proc_proconfig, NULL))
 		return false;
 	prosrc = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull);
 	if (isnull)
