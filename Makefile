@@ -5,6 +5,9 @@ PG_CONFIG ?= pg_config
 EXTENSION = bert
 MODULE_big = bert
 OBJS = \
+	src/batch_exec.o \
+	src/batch_funcs.o \
+	src/batch_plan.o \
 	src/bert.o \
 	src/blas.o \
 	src/config.o \
@@ -23,7 +26,7 @@ OBJS = \
 	src/tokenizer.o
 
 DATA = bert--1.0.sql bert--1.0--1.1.sql
-REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors volatility pairs
+REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors volatility pairs batching
 REGRESS_OPTS = --load-extension=bert
 
 PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra

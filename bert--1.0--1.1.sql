@@ -119,3 +119,30 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000 ROWS 10;
 
 COMMENT ON FUNCTION bert_chunk(text, integer, text, integer) IS
 'INPUT cut into chunks of at most max_tokens word pieces of MODEL''s tokenizer ([CLS]/[SEP] not counted), between words (a word longer than max_tokens is cut between pieces), consecutive chunks sharing up to OVERLAP pieces of whole words; chunk is the input at 0-based characters [start_char, end_char), tokens its piece count, chunk_no from 1. max_tokens is 1 to the model''s limit minus 2; overlap 0 to max_tokens - 1.';
+
+-- ----------------------------------------------------------------------
+-- Batched execution of plain queries (src/batch_plan.c)
+-- ----------------------------------------------------------------------
+-- The planner calls a function's support function while it plans a query.
+-- This one changes nothing; being C code of the bert library, it makes the
+-- planner load the library, whose planner and executor hooks then batch the
+-- calls of this very query, even when it is the first of its session.
+CREATE FUNCTION bert_batch_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'bert_batch_support'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION bert_batch_support(internal) IS
+'Planner support function of the functions that queries evaluate in batches of rows (bert_sentiment, bert_logits, bert_embed, bert_next_sentence, bert_classify, bert_rerank_score): loads the bert library while a query is planned, so that its first statement in a session is batched too; it changes no expression.';
+
+ALTER FUNCTION bert_sentiment(text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_sentiment(text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_logits(text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_logits(text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_embed(text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_embed(text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_next_sentence(text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_next_sentence(text, text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_classify(text, text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_logits(text, text, text) SUPPORT bert_batch_support;
+ALTER FUNCTION bert_rerank_score(text, text, text) SUPPORT bert_batch_support;

@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "batch.h"
 #include "bert.h"
 #include "bert_sql.h"
 
@@ -29,11 +30,15 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* Defines the settings; OpenBLAS is opened later, on first use. */
+/*
+ * Defines the settings and installs batched execution of plain queries;
+ * OpenBLAS is opened later, on first use.
+ */
 void
 _PG_init(void)
 {
 	BertGucInit();
+	BertBatchInit();
 }
 
 /*
@@ -241,6 +246,14 @@ bert_sentiment(PG_FUNCTION_ARGS)
 {
 	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_sentiment_model, "bert.sentiment_model");
 	float	   *logits = sequence_logits(model, PG_GETARG_TEXT_PP(0), "bert_sentiment");
+
+	PG_RETURN_TEXT_P(BertLabelText(model, logits));
+}
+
+/* The id2label label of the highest of num_labels logits (the first on ties). */
+text *
+BertLabelText(const BertModel *model, const float *logits)
+{
 	int			best = 0;
 	const char *label;
 
@@ -248,7 +261,7 @@ bert_sentiment(PG_FUNCTION_ARGS)
 		if (logits[i] > logits[best])
 			best = i;
 	label = model->config.id2label[best];
-	PG_RETURN_TEXT_P(BertUtf8ToText(label, strlen(label)));
+	return BertUtf8ToText(label, strlen(label));
 }
 
 /*
@@ -311,7 +324,7 @@ BertFloatArray(const float *x, int n)
  * The sentence embedding (hidden_size) of one sequence's hidden states
  * (len, hidden_size): pooled, then L2-normalised if the model says so.
  */
-static ArrayType *
+ArrayType *
 sentence_embedding(const BertModel *model, const float *hidden, int len)
 {
 	int			h = model->config.hidden_size;

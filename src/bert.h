@@ -222,6 +222,7 @@ extern char *bert_ner_model;
 extern char *bert_qa_model;
 extern int	bert_max_length;
 extern int	bert_threads;
+extern bool bert_batch_queries;
 extern void BertGucInit(void);
 
 /* mapping.c */

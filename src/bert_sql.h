@@ -54,6 +54,9 @@ extern void forward_batched(BertModel *model, BertInput *inputs, int n,
 							void (*emit) (void *arg, int index,
 										  const float *hidden, int len),
 							void *arg);
+extern ArrayType *sentence_embedding(const BertModel *model,
+									 const float *hidden, int len);
+extern text *BertLabelText(const BertModel *model, const float *logits);
 
 extern void BertPairLogits(BertModel *model, int n, text *const *texts,
 						   text *const *pairs, float *logits);

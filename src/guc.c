@@ -20,6 +20,7 @@ char	   *bert_ner_model = NULL;
 char	   *bert_qa_model = NULL;
 int			bert_max_length = BERT_MAX_LENGTH_DEFAULT;
 int			bert_threads = 1;
+bool		bert_batch_queries = true;
 
 /* Defines every setting; called once from _PG_init. */
 void
@@ -66,5 +67,10 @@ BertGucInit(void)
 							"At most the CPUs the backend may run on are used. Use parallel query to spread rows over cores; more than one thread helps only for long inputs on an otherwise idle server.",
 							&bert_threads, 1, 1, BERT_THREADS_MAX, PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("bert.batch_queries",
+							 "Sets whether queries evaluate model calls in batches of rows.",
+							 "When on, the planner puts a BertBatch node under the model calls of a query, so that the encoder runs many rows per forward pass. Results equal those of one call per row within float rounding.",
+							 &bert_batch_queries, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("bert");
 }

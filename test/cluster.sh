@@ -47,8 +47,9 @@ shared_for_server() {
 		BERT_SHARED=$shared
 	else
 		BERT_SHARED=${1:-$CLUSTER_DIR}/shared
-		mkdir -p "$BERT_SHARED"
+		mkdir -p "$BERT_SHARED/data"
 		cp -r "$shared/models" "$shared/testmodels" "$BERT_SHARED/"
+		cp -r "$shared/data/reviews" "$BERT_SHARED/data/"
 		chmod -R a+rX "$BERT_SHARED"
 	fi
 	export BERT_SHARED

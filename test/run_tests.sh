@@ -15,6 +15,7 @@ source test/cluster.sh
 cluster_start || exit 1
 export BERT_TESTMODELS=$BERT_SHARED/testmodels
 export BERT_MODELS=$BERT_SHARED/models
+export BERT_DATA=$BERT_SHARED/data
 export BERT_BADMODELS=$CLUSTER_DIR/badmodels
 /usr/bin/python3 test/fixtures/make_bad_models.py "$BERT_TESTMODELS" "$BERT_BADMODELS" || exit 1
 chmod -R a+rX "$BERT_BADMODELS"

@@ -14,13 +14,17 @@
 #               the library, propagated by Citus
 #   results     every label (bert_sentiment) and every embedding (bert_embed)
 #               of the distributed table equal to the single-node ones, bit
-#               for bit
+#               for bit (one call per row: bert.batch_queries is off on every
+#               node except in "batching")
 #   placement   EXPLAIN VERBOSE shows the model call inside the task queries
 #               of both workers; pg_stat_user_functions (track_functions =
 #               all) counts every call on the workers and none on the
 #               coordinator
-#   batching    EXPLAIN of a shard query on a worker (marked place for the
-#               batched execution of plain queries, not built yet)
+#   batching    EXPLAIN of a shard query on a worker; with bert.batch_queries
+#               on across the cluster, the shard query's plan has a BertBatch
+#               node, the labels equal the single-node ones, the embeddings
+#               are within 1e-5, and pg_stat_user_functions counts one call
+#               per row on the workers
 #   storage     a generated bert_embed column (INSERT ... SELECT and ALTER
 #               TABLE ... ADD COLUMN), UPDATE ... SET emb = bert_embed(...),
 #               an expression index on bert_sentiment used by every task
@@ -208,6 +212,20 @@ best_ms() {
 }
 rate() { awk -v n="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f", n * 1000 / ms; else print "n/a" }'; }
 
+# within_1e5 FILE: the "id|embedding" rows of FILE are the single-node
+# embeddings to 1e-5 (batched forward passes sum in another order: about
+# 1e-7); prints "rows bad max"
+within_1e5() {
+	awk -F'|' -v tol=1e-5 '
+		NR == FNR { ref[$1] = $2; next }
+		{ n++; if (!($1 in ref)) { bad++; next }
+		  gsub(/[{}]/, "", $2); r = ref[$1]; gsub(/[{}]/, "", r)
+		  k = split($2, a, ","); if (split(r, b, ",") != k || k == 0) { bad++; next }
+		  for (i = 1; i <= k; i++) { d = a[i] - b[i]; if (d < 0) d = -d; if (d > max) max = d }
+		  if (max > tol) bad++ }
+		END { printf "%d %d %.3g\n", n, bad + 0, max }' "$WORK/embeds.ref" "$1"
+}
+
 # re_quote TEXT: TEXT as a literal in a grep -E pattern
 re_quote() { printf '%s' "$1" | sed 's/[][\.*^$(){}+?|/]/\\&/g'; }
 # reload_and_wait NODE SETTING VALUE: reloads NODE's configuration and waits
@@ -236,8 +254,13 @@ for n in "${NODES[@]}"; do
 		finish
 	fi
 done
+# one call per row for the bit-for-bit checks (the batching step turns the
+# batched execution of plain queries on and off again); CREATE EXTENSION
+# loads the library, so this session knows the setting
 for n in "${NODES[@]}"; do
-	q "$n" "CREATE EXTENSION citus" "CREATE EXTENSION bert" >/dev/null ||
+	q "$n" "CREATE EXTENSION citus" "CREATE EXTENSION bert" \
+		"ALTER SYSTEM SET bert.batch_queries = off" >/dev/null &&
+		reload_and_wait "$n" bert.batch_queries off ||
 		{ fail "start" "CREATE EXTENSION citus / bert on $n: $(err_text)"; finish; }
 done
 # Citus names a node by host and port; to libpq a socket directory is a host
@@ -370,15 +393,39 @@ if grep -q "bert_sentiment(review, '$SENTIMENT'::text)" <<<"$wplan"; then
 else
 	fail "batching/worker-explain" "$wplan $(err_text)"
 fi
-# >>> BATCHED EXECUTION CHECK (to come) >>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>
-# When the batched execution of plain queries (a CustomScan running many
-# rows' model calls per forward pass) exists, this is where the suite checks
-# that it runs inside the workers' shard queries: $wplan (EXPLAIN of a shard
-# query on w1) must show the batching scan node in place of the per-row
-# call, and the labels and embeddings above must still equal the single-node
-# ones.  Replace the SKIP by that check.
-skip "batching/worker-batched-scan" "batched execution of plain queries is not built yet"
-# <<< BATCHED EXECUTION CHECK <<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<
+# batch_setting on|off: bert.batch_queries on every node, for new sessions
+batch_setting() {
+	local n
+	for n in "${NODES[@]}"; do
+		q "$n" "LOAD 'bert'" "ALTER SYSTEM SET bert.batch_queries = $1" >/dev/null &&
+			reload_and_wait "$n" bert.batch_queries "$1" || return 1
+	done
+}
+# batched execution of plain queries, on across the cluster: each worker
+# batches the model calls of its shard queries
+if batch_setting on; then
+	wplan=$(q w1 "EXPLAIN (VERBOSE, COSTS OFF) SELECT id, bert_sentiment(review, '$SENTIMENT') FROM $shard")
+	if grep -q "Custom Scan (BertBatch)" <<<"$wplan" &&
+		grep -q "Batched Calls: bert_sentiment(review, '$SENTIMENT'::text)" <<<"$wplan"; then
+		pass "batching/worker-batched-scan" "on w1: $(tr '\n' ' ' <<<"$wplan" | sed 's/  */ /g')"
+	else
+		fail "batching/worker-batched-scan" "$wplan $(err_text)"
+	fi
+	before=$(stats_snapshot 'bert_sentiment(text,text)')
+	q coord "$(printf "$LABELS" reviews)" >"$WORK/labels.batched"
+	same_rows "batching/labels" "$WORK/labels.batched" "$WORK/labels.ref"
+	expect_worker_calls "batching/sentiment-calls" 'bert_sentiment(text,text)' "$before" "$ROWS"
+	q coord "$(printf "$EMBEDS" reviews)" >"$WORK/embeds.batched"
+	read -r n bad maxd <<<"$(within_1e5 "$WORK/embeds.batched")"
+	if [ "$n" = "$ROWS" ] && [ "$bad" = 0 ]; then
+		pass "batching/embeddings" "$n rows within 1e-5 of one node's per-row bert_embed (max |diff| $maxd)"
+	else
+		fail "batching/embeddings" "$n rows, $bad differ by more than 1e-5 (max $maxd) $(err_text)"
+	fi
+else
+	fail "batching/setting" "ALTER SYSTEM SET bert.batch_queries = on: $(err_text)"
+fi
+batch_setting off || fail "batching/setting-off" "ALTER SYSTEM SET bert.batch_queries = off: $(err_text)"
 
 # ------------------------------------------------------------------ storage
 
@@ -538,16 +585,7 @@ out=$(q coord "ALTER TABLE reviews ADD COLUMN emb_batched real[]" "$PER_SHARD")
 BATCHED_MS=$(($(now_ms) - t0))
 if [ "$out" = true ]; then
 	q coord "SELECT id, emb_batched FROM reviews ORDER BY id" >"$WORK/batched.emb"
-	# batched forward passes sum in another order: equal to about 1e-7
-	cmp_out=$(awk -F'|' -v tol=1e-5 '
-		NR == FNR { ref[$1] = $2; next }
-		{ n++; if (!($1 in ref)) { bad++; next }
-		  gsub(/[{}]/, "", $2); r = ref[$1]; gsub(/[{}]/, "", r)
-		  k = split($2, a, ","); if (split(r, b, ",") != k || k == 0) { bad++; next }
-		  for (i = 1; i <= k; i++) { d = a[i] - b[i]; if (d < 0) d = -d; if (d > max) max = d }
-		  if (max > tol) bad++ }
-		END { printf "%d %d %.3g\n", n, bad, max }' "$WORK/embeds.ref" "$WORK/batched.emb")
-	read -r n bad maxd <<<"$cmp_out"
+	read -r n bad maxd <<<"$(within_1e5 "$WORK/batched.emb")"
 	if [ "$n" = "$ROWS" ] && [ "$bad" = 0 ]; then
 		pass "backfill/per-shard-batched" "$n rows within 1e-5 of one node's scalar bert_embed (max |diff| $maxd); $(rate "$ROWS" "$BATCHED_MS") rows/s"
 	else

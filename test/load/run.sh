@@ -18,7 +18,9 @@
 #  1. 8 sessions (pgbench) for LOAD_SECONDS mix bert_sentiment and bert_embed
 #     of the real-text models on SST-2 reviews, scalar and batched (text[]);
 #     every result must equal the one computed beforehand in a single
-#     session, bit for bit.  (Setup also compares batched with scalar.)
+#     session, bit for bit.  (Setup also compares batched with scalar.)  A
+#     fifth script runs plain queries over 16 rows with batched execution
+#     (bert.batch_queries = on): labels equal, embeddings within 1e-6.
 #  2. backend memory: 8 concurrent backends each run 50,000 bert_embed calls
 #     (bert-tiny-random, jit = off); RssAnon after 50,000 calls must be
 #     within RSS_TOLERANCE_KB of RssAnon after 1,000, and the memory contexts
@@ -26,12 +28,17 @@
 #     and one backend cycling 11 models through the 8-entry model cache
 #     (load, evict, unmap).
 #  3. a forced parallel plan over 10,000 rows returns exactly the serial
-#     plan's results; EXPLAIN ANALYZE shows the workers launched.
+#     plan's results; EXPLAIN ANALYZE shows the workers launched.  The same
+#     with batched execution: BertBatch runs the calls in the workers,
+#     labels equal the serial ones, floats within 1e-5.
 #  4. bert.threads = 2 in 4 concurrent sessions: no hang; labels equal to
 #     bert.threads = 1, logits within 1e-4 (bitwise differences reported);
 #     throughput of both reported.  Cancel (statement_timeout) and
 #     pg_terminate_backend of a 2-thread backend in the middle of a query.
 #  5. no "terminated by signal" in the server log.
+#
+# Every check but those two runs with bert.batch_queries = off: one call per
+# row, the execution the bit-for-bit comparisons are about.
 #
 # Environment: LOAD_SECONDS (default 40), LOAD_CLIENTS (8), RSS_CALLS (50000),
 # RSS_TOLERANCE_KB (4096), LOAD_NO_PGBENCH=1 (psql clients instead of
@@ -114,8 +121,8 @@ pgopt_path() { printf '%s' "${1// /\\ }"; }
 
 # psql on the suite's database, unaligned, stopping at the first error;
 # the real-text models by default (a session may SET bert.model_dir).
-MODELS_OPT="-c bert.model_dir=$(pgopt_path "$MODELS")"
-TESTMODELS_OPT="-c bert.model_dir=$(pgopt_path "$TESTMODELS")"
+MODELS_OPT="-c bert.model_dir=$(pgopt_path "$MODELS") -c bert.batch_queries=off"
+TESTMODELS_OPT="-c bert.model_dir=$(pgopt_path "$TESTMODELS") -c bert.batch_queries=off"
 q() { PGOPTIONS="$MODELS_OPT" psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 qt() { PGOPTIONS="$TESTMODELS_OPT" psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 
@@ -230,11 +237,31 @@ WHERE r.id / 16 = :grp
        OR s.score IS DISTINCT FROM r.score_b);
 EOF
 
+# plain queries over 16 rows, batched (BertBatch): the packed forward pass
+# sums in another order, so embeddings are compared within 1e-6
+cat >"$WORK/plain.pgbench" <<'EOF'
+\set id random(1, :nref - 15)
+BEGIN;
+SET LOCAL bert.batch_queries = on;
+INSERT INTO mismatch (client, id, kind, got_label, got_emb)
+SELECT :client_id, id, 'plain', l, e FROM (
+  SELECT id, label_ref, emb_ref,
+         bert_embed(review, 'bert-mini-embed') AS e,
+         bert_sentiment(review, 'bert-mini-sentiment') AS l
+  FROM ref WHERE id BETWEEN :id AND :id + 15 OFFSET 0) s
+WHERE l IS DISTINCT FROM label_ref
+   OR (SELECT max(abs(a - b)) FROM unnest(e, emb_ref) AS u(a, b)) > 1e-6;
+COMMIT;
+EOF
+plain_plan=$(q -c "SET bert.batch_queries = on" -c "EXPLAIN (COSTS OFF) SELECT id, bert_embed(review, 'bert-mini-embed') AS e, bert_sentiment(review, 'bert-mini-sentiment') AS l FROM ref WHERE id BETWEEN 1 AND 16 OFFSET 0")
+check "1: the plain-query script's plan has a BertBatch node" grep -q "Custom Scan (BertBatch)" <<<"$plain_plan"
+
 if [ -n "$PGBENCH" ] && [ -x "$PGBENCH" ]; then
 	t0=$(now)
 	PGAPPNAME=bert_load_pgbench PGOPTIONS="$MODELS_OPT" timeout -k 10 $((LOAD_SECONDS + 120)) \
 		"$PGBENCH" -n -c "$LOAD_CLIENTS" -j 2 -T "$LOAD_SECONDS" -D nref="$NREF" \
 		-f "$WORK/sentiment.pgbench@3" -f "$WORK/embed.pgbench@3" -f "$WORK/both.pgbench@3" -f "$WORK/batch.pgbench@1" \
+		-f "$WORK/plain.pgbench@1" \
 		"$DB" >"$WORK/pgbench.out" 2>"$WORK/pgbench.err" &
 	bench_pid=$!
 	# how many sessions really run at once, sampled half-way
@@ -246,11 +273,11 @@ if [ -n "$PGBENCH" ] && [ -x "$PGBENCH" ]; then
 	echo "pgbench exit $bench_rc after $(elapsed "$t0")s; sessions connected half-way: $sessions ($models_loaded active at that instant)"
 	grep -E "^(number of clients|duration|number of transactions actually processed|number of failed transactions|latency average|tps)" "$WORK/pgbench.out"
 	# per-script transaction counts: sentiment (1 call), embed (1), both (8),
-	# batch (about 2 x 16 texts, 2 calls)
-	counts=$(awk '/^SQL script/ { s++ } /^ - [0-9]+ transactions/ { n[s] = $2 } END { printf "%d %d %d %d", n[1], n[2], n[3], n[4] }' "$WORK/pgbench.out")
-	read -r n_sent n_emb n_both n_batch <<<"$counts"
+	# batch (about 2 x 16 texts, 2 calls), plain (16 rows, 2 calls each)
+	counts=$(awk '/^SQL script/ { s++ } /^ - [0-9]+ transactions/ { n[s] = $2 } END { printf "%d %d %d %d %d", n[1], n[2], n[3], n[4], n[5] }' "$WORK/pgbench.out")
+	read -r n_sent n_emb n_both n_batch n_plain <<<"$counts"
 	calls=$((n_sent + n_emb + 8 * n_both))
-	echo "transactions: sentiment $n_sent, embed $n_emb, both-of-4-rows $n_both, batched-group-of-16 $n_batch; scalar model calls checked: $calls ($((n_sent + 4 * n_both)) bert_sentiment, $((n_emb + 4 * n_both)) bert_embed); batched calls: $((2 * n_batch)) (about $((32 * n_batch)) texts)"
+	echo "transactions: sentiment $n_sent, embed $n_emb, both-of-4-rows $n_both, batched-group-of-16 $n_batch, plain-batched-16-rows $n_plain; scalar model calls checked: $calls ($((n_sent + 4 * n_both)) bert_sentiment, $((n_emb + 4 * n_both)) bert_embed); batched calls: $((2 * n_batch)) (about $((32 * n_batch)) texts); plain queries: $((32 * n_plain)) calls in BertBatch"
 	if [ -s "$WORK/pgbench.err" ]; then
 		echo "pgbench stderr:"
 		head -20 "$WORK/pgbench.err"
@@ -298,7 +325,7 @@ if [ "$mism" != 0 ]; then
 	      FROM mismatch m JOIN ref r USING (id) JOIN ref_batch rb USING (id) GROUP BY 1"
 	q -c "SELECT 'e.g. review ' || m.id || ': label ' || coalesce(m.got_label, '-') || ' (reference ' || r.label_ref || ')' FROM mismatch m JOIN ref r USING (id) LIMIT 3"
 fi
-check "1: every concurrent result equals the single-session result bit for bit ($mism wrong)" test "$mism" = 0
+check "1: every concurrent result equals the single-session result bit for bit, batched plain queries within 1e-6 ($mism wrong)" test "$mism" = 0
 
 # --- 2. backend memory -------------------------------------------------------
 step "2. backend memory: $LOAD_CLIENTS backends x $RSS_CALLS bert_embed calls (bert-tiny-random), jit = off"
@@ -511,6 +538,29 @@ mini_diff=$(q -c "SELECT count(*) FROM ref r FULL JOIN ref_parallel p USING (id)
 echo "bert-mini-sentiment + bert-mini-embed, $NREF rows, leader not participating: Workers Launched ${mini_launched:-none}"
 check "3: real-text models in parallel workers equal the single-session reference ($mini_diff different)" \
 	test "$mini_rc" = 0 -a "${mini_launched:-0}" -ge 1 -a "$mini_diff" = 0
+
+# batched execution in the workers: BertBatch over the Parallel Seq Scan
+qt >"$WORK/par_batch.out" 2>"$WORK/par_batch.err" <<EOF
+$FORCE_PARALLEL
+SET bert.batch_queries = on;
+EXPLAIN (ANALYZE, COSTS OFF, VERBOSE) CREATE TABLE par_batched AS $PAR_SELECT;
+EOF
+batch_rc=$?
+[ -s "$WORK/par_batch.err" ] && head -5 "$WORK/par_batch.err"
+batch_launched=$(sed -n 's/.*Workers Launched: \([0-9]*\).*/\1/p' "$WORK/par_batch.out" | head -1)
+read -r batch_rows batch_labels batch_max <<<"$(qt -F' ' -c "
+SELECT count(*),
+       count(*) FILTER (WHERE s.s IS DISTINCT FROM p.s),
+       coalesce(max(greatest((SELECT max(abs(a - b)) FROM unnest(s.e, p.e) AS u(a, b)),
+                             (SELECT max(abs(a - b)) FROM unnest(s.l, p.l) AS u(a, b)))), 1)
+FROM par_serial s FULL JOIN par_batched p USING (id)")"
+echo "batched parallel plan: Workers Launched ${batch_launched:-none}; $batch_rows rows, labels different ${batch_labels:-?}, largest |difference| from the serial per-row floats ${batch_max:-?}"
+batch_in_workers() { grep -A8 "Custom Scan (BertBatch)" "$WORK/par_batch.out" | grep -q "Batched Calls: bert_embed.*bert_sentiment.*bert_logits" &&
+	grep -B12 "Custom Scan (BertBatch)" "$WORK/par_batch.out" | grep -q "Gather"; }
+check "3: batched: the calls run in the workers (${batch_launched:-0} launched)" test "$batch_rc" = 0 -a "${batch_launched:-0}" -ge 1
+check "3: batched: the plan has BertBatch below the Gather with the three calls" batch_in_workers
+check "3: batched: labels equal the serial per-row ones, floats within 1e-5 ($batch_rows rows)" \
+	awk -v n="${batch_rows:-0}" -v want="$PAR_ROWS" -v l="${batch_labels:-1}" -v m="${batch_max:-1}" 'BEGIN { exit !(n == want && l == 0 && m <= 1e-5) }'
 
 # --- 4. bert.threads ---------------------------------------------------------
 step "4. bert.threads = 1 vs 2, $THREAD_SESSIONS concurrent sessions x $THREAD_ROWS IMDB reviews (bert-mini-sentiment, 128 tokens)"
