@@ -19,10 +19,13 @@ OBJS = \
 	src/mapping.o \
 	src/model.o \
 	src/model_cache.o \
-	src/pipelines.o \
 	src/retrieval.o \
 	src/safetensors.o \
+	src/sql_arrays.o \
+	src/sql_common.o \
+	src/sql_encoder.o \
 	src/sql_pairs.o \
+	src/sql_pipelines.o \
 	src/tokenizer.o
 
 DATA = bert--1.0.sql bert--1.0--1.1.sql

@@ -19,7 +19,7 @@
  * of sql_pairs.c the encoding of BertPairLogits), and the result computed
  * from the hidden states by the same code.  Only the forward pass differs: the rows that
  * use one model run packed in passes of up to BERT_BATCH_TOKENS tokens
- * (forward_batched), which changes results by float rounding only.
+ * (BertForwardBatched), which changes results by float rounding only.
  */
 #include "postgres.h"
 
@@ -39,7 +39,7 @@
 #include "utils/syscache.h"
 
 #include "batch.h"
-#include "bert_sql.h"
+#include "sql_common.h"
 #include "retrieval.h"
 
 /* The per-row functions' head checks and results, one sequence at a time. */
@@ -88,7 +88,7 @@ result_logits(BertModel *model, const float *hidden, pg_attribute_unused() int l
 static Datum
 result_embedding(BertModel *model, const float *hidden, int len)
 {
-	return PointerGetDatum(sentence_embedding(model, hidden, len));
+	return PointerGetDatum(BertSentenceEmbedding(model, hidden, len));
 }
 
 /* bert_rerank_score: the cross-encoder's relevance score */
@@ -316,7 +316,7 @@ encode_row(const BertModel *model, const BertBatchCall *call, const Datum *args,
 	MemoryContextReset(row_context);
 }
 
-/* Where forward_batched's outputs go: row index[k] of the call. */
+/* Where BertForwardBatched's outputs go: row index[k] of the call. */
 typedef struct EmitTarget
 {
 	BertBatchCall *call;
@@ -381,7 +381,7 @@ BertBatchEvaluate(BertBatchCall *call, MemoryContext row_context)
 		target.call = call;
 		target.model = model;
 		target.index = index;
-		forward_batched(model, inputs, count, emit_result, &target);
+		BertForwardBatched(model, inputs, count, emit_result, &target);
 		BertMappingCheck(model);
 	}
 }

@@ -8,7 +8,7 @@
  * with token_type_ids 0/1, truncated longest-first to BertMaxLength().
  * Every function that scores pairs goes through BertPairLogits(), which
  * takes n pairs and returns n rows of logits, encoding and running them in
- * groups packed without padding (forward_batched() in bert.c), so a call
+ * groups packed without padding (BertForwardBatched() in sql_common.c), so a call
  * with many pairs runs few forward passes and its memory stays bounded by
  * one group whatever the number of pairs.
  *
@@ -32,7 +32,7 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
-#include "bert_sql.h"
+#include "sql_common.h"
 #include "retrieval.h"
 
 /* Token rows encoded per group of pairs (several forward passes' worth). */
@@ -48,7 +48,7 @@
 #define SEQUENCE_CLASSIFIER \
 	"a sequence classifier (BertForSequenceClassification or DistilBertForSequenceClassification)"
 
-/* Where forward_batched() puts the logits of a group. */
+/* Where BertForwardBatched() puts the logits of a group. */
 typedef struct PairGroup
 {
 	const BertModel *model;
@@ -120,7 +120,7 @@ BertPairLogits(BertModel *model, int n, text *const *texts,
 		}
 		group.model = model;
 		group.logits = logits + (size_t) first * model->config.num_labels;
-		forward_batched(model, inputs, count, emit_pair_logits, &group);
+		BertForwardBatched(model, inputs, count, emit_pair_logits, &group);
 		BertMappingCheck(model);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(group_cxt);
@@ -134,7 +134,7 @@ BertPairLogits(BertModel *model, int n, text *const *texts,
 static BertModel *
 classifier_arg(FunctionCallInfo fcinfo, int argno, const char *function)
 {
-	BertModel  *model = BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(argno)), NULL);
+	BertModel  *model = BertModelArg(fcinfo, argno, NULL, NULL);
 
 	BertRequireHead(model, BERT_HEAD_SEQUENCE_CLASSIFICATION, function,
 					SEQUENCE_CLASSIFIER);
@@ -162,7 +162,7 @@ label_datum(const BertModel *model, int label)
 {
 	const char *s = model->config.id2label[label];
 
-	return PointerGetDatum(BertUtf8ToText(s, strlen(s)));
+	return PointerGetDatum(BertCStringToText(s));
 }
 
 /*
@@ -177,12 +177,8 @@ bert_classify(PG_FUNCTION_ARGS)
 {
 	BertModel  *model;
 	float	   *logits = one_pair_logits(fcinfo, "bert_classify", &model);
-	int			best = 0;
 
-	for (int i = 1; i < model->config.num_labels; i++)
-		if (logits[i] > logits[best])
-			best = i;
-	return label_datum(model, best);
+	return label_datum(model, BertArgmax(logits, model->config.num_labels));
 }
 
 /*
@@ -578,7 +574,7 @@ bert_chunk(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			max_tokens = PG_GETARG_INT32(1);
-	BertModel  *model = BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(2)), NULL);
+	BertModel  *model = BertModelArg(fcinfo, 2, NULL, NULL);
 	int			overlap = PG_GETARG_INT32(3);
 	int			limit = BertMaxLength(model) - 2;
 	PieceStream ps = {0};

@@ -1,5 +1,5 @@
 /*
- * pipelines.c
+ * sql_pipelines.c
  *		SQL functions for the pre-training and token-level heads: fill-mask,
  *		next-sentence prediction, named entities, extractive question
  *		answering, and raw per-token logits.
@@ -25,7 +25,7 @@
 #include "utils/builtins.h"
 
 #include "bert.h"
-#include "bert_sql.h"
+#include "sql_common.h"
 #include "decoder.h"
 
 #define BERT_QA_MAX_SEQ_LEN 384		/* QuestionAnsweringPipeline default */
@@ -147,7 +147,7 @@ token_datum(const BertTokenizer *tok, int32 id)
 {
 	const char *token = BertTokenText(tok, id);
 
-	return PointerGetDatum(BertUtf8ToText(token, strlen(token)));
+	return PointerGetDatum(BertCStringToText(token));
 }
 
 /* True if x[a] ranks below x[b]: a lower score, or the same and a higher id. */
@@ -262,9 +262,8 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 {
 	bool		has_model = (PG_NARGS() == 3);
 	int			k = PG_GETARG_INT32(has_model ? 2 : 1);
-	BertModel  *model = has_model
-		? BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(1)), NULL)
-		: BertGetModel(bert_fill_mask_model, "bert.fill_mask_model");
+	BertModel  *model = BertModelArg(fcinfo, has_model ? 1 : -1,
+									 bert_fill_mask_model, "bert.fill_mask_model");
 	const BertTokenizer *tok = &model->tokenizer;
 	BertInput	input;
 	const float *hidden;
@@ -335,7 +334,7 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 			values[1] = token_datum(tok, best[r]);
 			values[2] = Int32GetDatum(best[r]);
 			values[3] = Float4GetDatum(logits[best[r]]);
-			values[4] = PointerGetDatum(BertUtf8ToText(sequence, strlen(sequence)));
+			values[4] = PointerGetDatum(BertCStringToText(sequence));
 			BertRowPut(&rows, values, nulls);
 		}
 		filled[pos] = input.input_ids[pos];
@@ -355,7 +354,7 @@ PG_FUNCTION_INFO_V1(bert_next_sentence);
 Datum
 bert_next_sentence(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertModelFromArgs(fcinfo, 2, bert_fill_mask_model, "bert.fill_mask_model");
+	BertModel  *model = BertModelArg(fcinfo, PG_NARGS() > 2 ? 2 : -1, bert_fill_mask_model, "bert.fill_mask_model");
 	BertInput	input;
 	const float *hidden;
 	float		logits[2];
@@ -415,8 +414,8 @@ emit_entity(BertRows *rows, const BertModel *model,
 		score += group[i].score;
 	}
 	entity = BertDecodePieces(words, n, prefix, false);
-	values[0] = PointerGetDatum(BertUtf8ToText(entity, strlen(entity)));
-	values[1] = PointerGetDatum(BertUtf8ToText(entity_group, strlen(entity_group)));
+	values[0] = PointerGetDatum(BertCStringToText(entity));
+	values[1] = PointerGetDatum(BertCStringToText(entity_group));
 	values[2] = Float4GetDatum((float4) (score / n));
 	values[3] = Int32GetDatum(group[0].start_char);
 	values[4] = Int32GetDatum(group[n - 1].end_char);
@@ -437,7 +436,7 @@ PG_FUNCTION_INFO_V1(bert_ner);
 Datum
 bert_ner(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertModelFromArgs(fcinfo, 1, bert_ner_model, "bert.ner_model");
+	BertModel  *model = BertModelArg(fcinfo, PG_NARGS() > 1 ? 1 : -1, bert_ner_model, "bert.ner_model");
 	const BertTokenizer *tok = &model->tokenizer;
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	int			labels = model->config.num_labels;
@@ -594,9 +593,8 @@ bert_answer(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		has_model = (PG_NARGS() == 4);
 	int			max_answer_len = PG_GETARG_INT32(has_model ? 3 : 2);
-	BertModel  *model = has_model
-		? BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(2)), NULL)
-		: BertGetModel(bert_qa_model, "bert.qa_model");
+	BertModel  *model = BertModelArg(fcinfo, has_model ? 2 : -1,
+									 bert_qa_model, "bert.qa_model");
 	const BertTokenizer *tok = &model->tokenizer;
 	size_t		q_len,
 				c_len;
@@ -731,8 +729,7 @@ Datum
 bert_token_logits(PG_FUNCTION_ARGS)
 {
 	bool		pair = (PG_NARGS() == 3);
-	BertModel  *model = BertGetModel(text_to_cstring(PG_GETARG_TEXT_PP(pair ? 2 : 1)),
-									 NULL);
+	BertModel  *model = BertModelArg(fcinfo, pair ? 2 : 1, NULL, NULL);
 	text	   *a = PG_GETARG_TEXT_PP(0);
 	text	   *b = pair ? PG_GETARG_TEXT_PP(1) : NULL;
 	size_t		a_len,

@@ -1,10 +1,10 @@
 /*
- * bert_sql.h
- *		Helpers shared by the SQL entry points (bert.c, pipelines.c,
- *		sql_pairs.c).
+ * sql_common.h
+ *		Helpers shared by the SQL entry points (sql_*.c, batch_funcs.c),
+ *		defined in sql_common.c.
  */
-#ifndef BERT_SQL_H
-#define BERT_SQL_H
+#ifndef SQL_COMMON_H
+#define SQL_COMMON_H
 
 #include "fmgr.h"
 #include "funcapi.h"
@@ -12,11 +12,19 @@
 
 #include "bert.h"
 
-extern BertModel *BertModelFromArgs(FunctionCallInfo fcinfo, int argno,
-									const char *setting_value,
-									const char *setting);
+/*
+ * Token rows of one packed forward pass (BertForwardBatched and the text[]
+ * forms); an input longer than that gets a pass of its own.
+ */
+#define BERT_BATCH_TOKENS 1024
+
+extern BertModel *BertModelArg(FunctionCallInfo fcinfo, int argno,
+							   const char *setting_value,
+							   const char *setting);
 extern char *BertTextToUtf8(text *t, size_t *len);
 extern text *BertUtf8ToText(const char *s, size_t len);
+extern text *BertCStringToText(const char *s);
+extern int	BertArgmax(const float *x, int n);
 extern int	BertMaxLength(const BertModel *model);
 extern void BertEncodeText(const BertModel *model, text *a, text *b,
 						   BertInput *input);
@@ -50,15 +58,15 @@ extern void BertRowsBegin(FunctionCallInfo fcinfo, BertRows *rows);
 extern void BertRowStart(BertRows *rows);
 extern void BertRowPut(BertRows *rows, Datum *values, bool *nulls);
 extern void BertLabelProbabilities(float *logits, int n);
-extern void forward_batched(BertModel *model, BertInput *inputs, int n,
-							void (*emit) (void *arg, int index,
-										  const float *hidden, int len),
-							void *arg);
-extern ArrayType *sentence_embedding(const BertModel *model,
-									 const float *hidden, int len);
+extern void BertForwardBatched(BertModel *model, BertInput *inputs, int n,
+							   void (*emit) (void *arg, int index,
+											 const float *hidden, int len),
+							   void *arg);
+extern ArrayType *BertSentenceEmbedding(const BertModel *model,
+										const float *hidden, int len);
 extern text *BertLabelText(const BertModel *model, const float *logits);
 
 extern void BertPairLogits(BertModel *model, int n, text *const *texts,
 						   text *const *pairs, float *logits);
 
-#endif							/* BERT_SQL_H */
+#endif							/* SQL_COMMON_H */
