@@ -19,6 +19,7 @@ OBJS = \
 	src/mapping.o \
 	src/model.o \
 	src/model_cache.o \
+	src/nn_ops.o \
 	src/retrieval.o \
 	src/safetensors.o \
 	src/sql_arrays.o \

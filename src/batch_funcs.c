@@ -39,8 +39,9 @@
 #include "utils/syscache.h"
 
 #include "batch.h"
-#include "sql_common.h"
+#include "nn_ops.h"
 #include "retrieval.h"
+#include "sql_common.h"
 
 /* The per-row functions' head checks and results, one sequence at a time. */
 

@@ -253,12 +253,6 @@ extern void BertActivationsReserve(BertActivations *act, const BertConfig *cfg,
 								   int rows);
 extern void BertEncoderForward(const BertConfig *cfg, const BertWeights *w,
 							   BertActivations *act, const BertBatch *batch);
-extern void BertLinear(float *y, const float *x, const float *w,
-					   const float *b, int rows, int in, int out);
-extern void BertLayerNorm(float *x, const float *g, const float *b,
-						  int rows, int n, float eps);
-extern void BertActivate(float *x, size_t n, BertActivation act);
-extern void BertSoftmax(float *x, int n);
 
 /* heads.c */
 extern void BertPool(float *out, const float *hidden, int rows, int hidden_size,

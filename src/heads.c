@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "bert.h"
+#include "nn_ops.h"
 
 /*
  * Sentence embedding (hidden) of one sequence's hidden states (rows, hidden):

@@ -22,6 +22,7 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
+#include "nn_ops.h"
 #include "sql_common.h"
 
 /*

@@ -32,8 +32,8 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
-#include "sql_common.h"
 #include "retrieval.h"
+#include "sql_common.h"
 
 /* Token rows encoded per group of pairs (several forward passes' worth). */
 #define BERT_PAIR_GROUP_TOKENS 8192

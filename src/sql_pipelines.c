@@ -25,8 +25,9 @@
 #include "utils/builtins.h"
 
 #include "bert.h"
-#include "sql_common.h"
 #include "decoder.h"
+#include "nn_ops.h"
+#include "sql_common.h"
 
 #define BERT_QA_MAX_SEQ_LEN 384		/* QuestionAnsweringPipeline default */
 #define BERT_QA_DOC_STRIDE 128
