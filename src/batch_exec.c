@@ -48,6 +48,7 @@
 #include "utils/ruleutils.h"
 
 #include "batch.h"
+#include "guc.h"
 
 /* One call's argument evaluation and its batch. */
 typedef struct CallState

@@ -39,6 +39,9 @@
 #include "utils/syscache.h"
 
 #include "batch.h"
+#include "guc.h"
+#include "heads.h"
+#include "model.h"
 #include "nn_ops.h"
 #include "retrieval.h"
 #include "sql_common.h"

@@ -61,6 +61,7 @@
 #include "optimizer/planner.h"
 
 #include "batch.h"
+#include "guc.h"
 
 static planner_hook_type prev_planner_hook = NULL;
 static ExecutorStart_hook_type prev_executor_start_hook = NULL;

@@ -8,7 +8,7 @@
 #include "fmgr.h"
 
 #include "batch.h"
-#include "bert.h"
+#include "guc.h"
 
 PG_MODULE_MAGIC;
 

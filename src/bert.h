@@ -9,6 +9,10 @@
  * the context goes).  Shapes are given in comments as (rows, cols) of a
  * row-major float matrix; Hugging Face stores nn.Linear weights as
  * (out_features, in_features).
+ *
+ * Functions are declared by the header of their subsystem: guc.h, blas.h,
+ * model.h, encoder.h, nn_ops.h, heads.h, tokenizer.h, config.h, json.h,
+ * safetensors.h, decoder.h, batch.h, retrieval.h and sql_common.h.
  */
 #ifndef BERT_H
 #define BERT_H
@@ -212,65 +216,5 @@ typedef struct BertModel
 	double		load_ms;
 	void	   *memory;			/* MemoryContext owning all of it */
 } BertModel;
-
-/* guc.c: the bert.* settings */
-extern char *bert_model_dir;
-extern char *bert_sentiment_model;
-extern char *bert_embed_model;
-extern char *bert_fill_mask_model;
-extern char *bert_ner_model;
-extern char *bert_qa_model;
-extern int	bert_max_length;
-extern int	bert_threads;
-extern bool bert_batch_queries;
-extern void BertGucInit(void);
-
-/* mapping.c */
-extern void BertMappingRegister(BertMapping *mapping);
-extern void BertMappingUnregister(BertMapping *mapping);
-extern void BertMappingCheck(const struct BertModel *model);
-
-/* model.c */
-extern BertModel *BertModelLoad(const char *name, const char *path,
-								const char *root);
-
-/* model_cache.c */
-extern void BertFileIdentityFromStat(const struct stat *st, BertFileIdentity *id);
-extern BertModel *BertGetModel(const char *name, const char *setting);
-extern bool BertPathInside(const char *path, const char *root);
-extern int	BertCachedModels(BertModel **models, int max);
-
-/* blas.c */
-extern void BertBlasEnsureLoaded(void);
-extern void BertBlasSetThreads(int threads);
-extern const char *BertBlasCoreName(void);
-extern void BertSgemm(int trans_b, int m, int n, int k, float alpha,
-					  const float *a, int lda, const float *b, int ldb,
-					  float beta, float *c, int ldc);
-
-/* encoder.c */
-extern void BertActivationsReserve(BertActivations *act, const BertConfig *cfg,
-								   int rows);
-extern void BertEncoderForward(const BertConfig *cfg, const BertWeights *w,
-							   BertActivations *act, const BertBatch *batch);
-
-/* heads.c */
-extern void BertPool(float *out, const float *hidden, int rows, int hidden_size,
-					 BertPooling pooling);
-extern void BertL2Normalize(float *x, int n);
-extern void BertPoolerOutput(float *out, const BertConfig *cfg,
-							 const BertWeights *w, const float *cls_row);
-extern void BertSequenceLogits(float *logits, const BertConfig *cfg,
-							   const BertWeights *w, const float *hidden);
-extern void BertTokenLogits(float *logits, const BertConfig *cfg,
-							const BertWeights *w, const float *hidden,
-							int rows);
-extern void BertMaskedLmLogits(float *logits, float *scratch,
-							   const BertConfig *cfg, const BertWeights *w,
-							   const float *hidden_row);
-extern void BertNextSentenceLogits(float *logits, const BertConfig *cfg,
-								   const BertWeights *w, const float *hidden);
-extern void BertQaLogits(float *start, float *end, const BertConfig *cfg,
-						 const BertWeights *w, const float *hidden, int rows);
 
 #endif							/* BERT_H */

@@ -46,7 +46,7 @@
 
 #include <cblas.h>
 
-#include "bert.h"
+#include "blas.h"
 
 /* sonames tried in order: Debian's alternatives link, then plain names */
 static const char *const blas_sonames[] = {

@@ -24,6 +24,8 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
+#include "blas.h"
+#include "encoder.h"
 #include "nn_ops.h"
 
 /* Grows the scratch buffers to hold `rows` token rows (never shrinks). */

@@ -6,7 +6,7 @@
 
 #include "utils/guc.h"
 
-#include "bert.h"
+#include "guc.h"
 
 #define BERT_MAX_LENGTH_DEFAULT 512
 #define BERT_MAX_LENGTH_MAX 65536

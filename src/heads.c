@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "bert.h"
+#include "heads.h"
 #include "nn_ops.h"
 
 /*

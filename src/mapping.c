@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bert.h"
+#include "model.h"
 
 #define BERT_MAX_MAPPINGS 32
 

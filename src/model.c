@@ -27,6 +27,7 @@
 #include "bert.h"
 #include "config.h"
 #include "json.h"
+#include "model.h"
 #include "safetensors.h"
 
 #define BERT_MAX_JSON_FILE (64 * 1024 * 1024)

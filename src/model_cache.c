@@ -40,6 +40,8 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
+#include "guc.h"
+#include "model.h"
 
 #define BERT_MAX_CACHED_MODELS 8
 #define BERT_MAX_MODEL_NAME 255

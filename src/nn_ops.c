@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "bert.h"
+#include "blas.h"
 #include "nn_ops.h"
 #include "vecmath.h"
 

@@ -17,6 +17,11 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
+#include "blas.h"
+#include "encoder.h"
+#include "guc.h"
+#include "heads.h"
+#include "model.h"
 #include "sql_common.h"
 
 /*

@@ -23,6 +23,9 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
+#include "guc.h"
+#include "heads.h"
+#include "model.h"
 #include "sql_common.h"
 
 /* logits (num_labels) of a sequence classifier for one text. */

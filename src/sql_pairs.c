@@ -32,6 +32,8 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
+#include "heads.h"
+#include "model.h"
 #include "retrieval.h"
 #include "sql_common.h"
 

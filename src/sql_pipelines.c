@@ -26,6 +26,9 @@
 
 #include "bert.h"
 #include "decoder.h"
+#include "guc.h"
+#include "heads.h"
+#include "model.h"
 #include "nn_ops.h"
 #include "sql_common.h"
 

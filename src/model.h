@@ -1,0 +1,27 @@
+/*
+ * model.h
+ *		Loading model directories (model.c), the per-backend model cache
+ *		and path checks (model_cache.c), and the guard of the weights
+ *		mapping (mapping.c).
+ */
+#ifndef BERT_MODEL_H
+#define BERT_MODEL_H
+
+#include "bert.h"
+
+/* model.c */
+extern BertModel *BertModelLoad(const char *name, const char *path,
+								const char *root);
+
+/* model_cache.c */
+extern void BertFileIdentityFromStat(const struct stat *st, BertFileIdentity *id);
+extern BertModel *BertGetModel(const char *name, const char *setting);
+extern bool BertPathInside(const char *path, const char *root);
+extern int	BertCachedModels(BertModel **models, int max);
+
+/* mapping.c */
+extern void BertMappingRegister(BertMapping *mapping);
+extern void BertMappingUnregister(BertMapping *mapping);
+extern void BertMappingCheck(const struct BertModel *model);
+
+#endif							/* BERT_MODEL_H */
