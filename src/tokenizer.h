@@ -36,8 +36,6 @@
 #define BERT_MAX_INPUT_CHARS_PER_WORD 100
 #define BERT_MAX_TOKEN_BYTES 1024	/* longest vocabulary entry accepted */
 
-typedef struct BertVocabEntry BertVocabEntry;
-
 typedef struct BertTokenizer
 {
 	/* vocabulary: id -> token text (NUL-terminated UTF-8) */
