@@ -67,8 +67,8 @@ parse_id2label(const BertJson *root, BertConfig *cfg, char **error)
 	{
 		int			n = 2;
 
-		if (BertJsonGetInt(root, "num_labels", 1, BERT_MAX_LABELS, &n, error) ||
-			*error == NULL)
+		if (BertJsonGetInt(root, "num_labels", 1, BERT_MAX_LABELS, &n, error) !=
+			BERT_MEMBER_BAD)
 		{
 			cfg->num_labels = n;
 			cfg->id2label = palloc(sizeof(char *) * n);
@@ -162,16 +162,16 @@ BertConfigFromJson(const BertJson *root, BertConfig *cfg, char **error)
 	cfg->type_vocab_size = distil ? 0 : 2;
 	cfg->layer_norm_eps = 1e-12f;
 	cfg->hidden_act = BERT_ACT_GELU;
-	if ((!BertJsonGetInt(root, "vocab_size", 1, BERT_MAX_VOCAB, &cfg->vocab_size, error) && *error) ||
-		(!BertJsonGetInt(root, distil ? "dim" : "hidden_size", 1, BERT_MAX_HIDDEN, &cfg->hidden_size, error) && *error) ||
-		(!BertJsonGetInt(root, distil ? "n_layers" : "num_hidden_layers", 1, BERT_MAX_LAYERS, &cfg->num_hidden_layers, error) && *error) ||
-		(!BertJsonGetInt(root, distil ? "n_heads" : "num_attention_heads", 1, BERT_MAX_HIDDEN, &cfg->num_attention_heads, error) && *error) ||
-		(!BertJsonGetInt(root, distil ? "hidden_dim" : "intermediate_size", 1, 4 * BERT_MAX_HIDDEN, &cfg->intermediate_size, error) && *error) ||
-		(!BertJsonGetInt(root, "max_position_embeddings", 2, BERT_MAX_POSITIONS, &cfg->max_position_embeddings, error) && *error))
+	if ((BertJsonGetInt(root, "vocab_size", 1, BERT_MAX_VOCAB, &cfg->vocab_size, error) == BERT_MEMBER_BAD) ||
+		(BertJsonGetInt(root, distil ? "dim" : "hidden_size", 1, BERT_MAX_HIDDEN, &cfg->hidden_size, error) == BERT_MEMBER_BAD) ||
+		(BertJsonGetInt(root, distil ? "n_layers" : "num_hidden_layers", 1, BERT_MAX_LAYERS, &cfg->num_hidden_layers, error) == BERT_MEMBER_BAD) ||
+		(BertJsonGetInt(root, distil ? "n_heads" : "num_attention_heads", 1, BERT_MAX_HIDDEN, &cfg->num_attention_heads, error) == BERT_MEMBER_BAD) ||
+		(BertJsonGetInt(root, distil ? "hidden_dim" : "intermediate_size", 1, 4 * BERT_MAX_HIDDEN, &cfg->intermediate_size, error) == BERT_MEMBER_BAD) ||
+		(BertJsonGetInt(root, "max_position_embeddings", 2, BERT_MAX_POSITIONS, &cfg->max_position_embeddings, error) == BERT_MEMBER_BAD))
 		return false;
 	if (!distil &&
-		((!BertJsonGetInt(root, "type_vocab_size", 1, 1024, &cfg->type_vocab_size, error) && *error) ||
-		 (!BertJsonGetFloat(root, "layer_norm_eps", &cfg->layer_norm_eps, error) && *error)))
+		((BertJsonGetInt(root, "type_vocab_size", 1, 1024, &cfg->type_vocab_size, error) == BERT_MEMBER_BAD) ||
+		 (BertJsonGetFloat(root, "layer_norm_eps", &cfg->layer_norm_eps, error) == BERT_MEMBER_BAD)))
 		return false;
 	if (cfg->hidden_size % cfg->num_attention_heads != 0)
 	{
@@ -431,7 +431,7 @@ BertPoolingFromJson(const BertJson *root, BertConfig *cfg, char **error)
 	{
 		bool		on = false;
 
-		if (!BertJsonGetBool(root, modes[i].key, &on, error) && *error)
+		if (BertJsonGetBool(root, modes[i].key, &on, error) == BERT_MEMBER_BAD)
 			return false;
 		if (!on)
 			continue;

@@ -211,7 +211,7 @@ BertJsonGet(const BertJson *obj, const char *key)
 }
 
 /* Integer member within [min, max]. */
-bool
+BertMember
 BertJsonGetInt(const BertJson *obj, const char *key, int min, int max,
 			   int *out, char **error)
 {
@@ -220,11 +220,11 @@ BertJsonGetInt(const BertJson *obj, const char *key, int min, int max,
 	char	   *end;
 
 	if (v == NULL || v->type == BERT_JSON_NULL)
-		return false;
+		return BERT_MEMBER_ABSENT;
 	if (v->type != BERT_JSON_NUMBER)
 	{
 		*error = psprintf("\"%s\" must be a number.", key);
-		return false;
+		return BERT_MEMBER_BAD;
 	}
 	errno = 0;
 	d = strtod(v->str, &end);
@@ -232,14 +232,14 @@ BertJsonGetInt(const BertJson *obj, const char *key, int min, int max,
 	{
 		*error = psprintf("\"%s\" is %s; expected an integer from %d to %d.",
 						  key, v->str, min, max);
-		return false;
+		return BERT_MEMBER_BAD;
 	}
 	*out = (int) d;
-	return true;
+	return BERT_MEMBER_OK;
 }
 
 /* Finite number member. */
-bool
+BertMember
 BertJsonGetFloat(const BertJson *obj, const char *key, float *out,
 				 char **error)
 {
@@ -248,38 +248,38 @@ BertJsonGetFloat(const BertJson *obj, const char *key, float *out,
 	double		d;
 
 	if (v == NULL || v->type == BERT_JSON_NULL)
-		return false;
+		return BERT_MEMBER_ABSENT;
 	if (v->type != BERT_JSON_NUMBER)
 	{
 		*error = psprintf("\"%s\" must be a number.", key);
-		return false;
+		return BERT_MEMBER_BAD;
 	}
 	errno = 0;
 	d = strtod(v->str, &end);
 	if (errno != 0 || *end != '\0' || !isfinite(d) || fabs(d) > FLT_MAX)
 	{
 		*error = psprintf("\"%s\" is not a finite float: %s.", key, v->str);
-		return false;
+		return BERT_MEMBER_BAD;
 	}
 	*out = (float) d;
-	return true;
+	return BERT_MEMBER_OK;
 }
 
 /* Boolean member. */
-bool
+BertMember
 BertJsonGetBool(const BertJson *obj, const char *key, bool *out, char **error)
 {
 	const BertJson *v = BertJsonGet(obj, key);
 
 	if (v == NULL || v->type == BERT_JSON_NULL)
-		return false;
+		return BERT_MEMBER_ABSENT;
 	if (v->type != BERT_JSON_BOOL)
 	{
 		*error = psprintf("\"%s\" must be true or false.", key);
-		return false;
+		return BERT_MEMBER_BAD;
 	}
 	*out = v->boolean;
-	return true;
+	return BERT_MEMBER_OK;
 }
 
 /* String member. */

@@ -43,17 +43,24 @@ extern BertJson *BertJsonParse(char *text, int len, char **error);
 /* Member `key` of an object, or NULL (also when obj is not an object). */
 extern const BertJson *BertJsonGet(const BertJson *obj, const char *key);
 
+/* What a typed getter found. */
+typedef enum BertMember
+{
+	BERT_MEMBER_ABSENT,			/* no such member, or null: *out untouched */
+	BERT_MEMBER_OK,				/* a usable value, stored in *out */
+	BERT_MEMBER_BAD				/* wrong type or out of range: *error set */
+} BertMember;
+
 /*
- * Typed getters: true when the member exists with a usable value, which is
- * stored in *out.  A present member of the wrong type, or an integer out of
- * [min, max], sets *error.
+ * Typed getters.  A present member of the wrong type, or an integer out of
+ * [min, max], is BERT_MEMBER_BAD and sets *error.
  */
-extern bool BertJsonGetInt(const BertJson *obj, const char *key, int min,
-						   int max, int *out, char **error);
-extern bool BertJsonGetFloat(const BertJson *obj, const char *key,
-							 float *out, char **error);
-extern bool BertJsonGetBool(const BertJson *obj, const char *key, bool *out,
-							char **error);
+extern BertMember BertJsonGetInt(const BertJson *obj, const char *key, int min,
+								 int max, int *out, char **error);
+extern BertMember BertJsonGetFloat(const BertJson *obj, const char *key,
+								   float *out, char **error);
+extern BertMember BertJsonGetBool(const BertJson *obj, const char *key,
+								  bool *out, char **error);
 extern const char *BertJsonGetString(const BertJson *obj, const char *key,
 									 char **error);
 

@@ -754,15 +754,15 @@ exercise_getters(const BertJson *node, int depth)
 
 			FUZZ_CHECK(got != NULL && strcmp(got->key, item->key) == 0,
 					   "BertJsonGet(\"%s\") missed", item->key);
-			if (BertJsonGetInt(node, item->key, INT_MIN, INT_MAX, &iv, &error))
+			if (BertJsonGetInt(node, item->key, INT_MIN, INT_MAX, &iv, &error) == BERT_MEMBER_OK)
 				FUZZ_CHECK(got->type == BERT_JSON_NUMBER, "int from a non-number");
 			error = NULL;
 			(void) BertJsonGetInt(node, item->key, 1, 1024, &iv, &error);
 			error = NULL;
-			if (BertJsonGetFloat(node, item->key, &fv, &error))
+			if (BertJsonGetFloat(node, item->key, &fv, &error) == BERT_MEMBER_OK)
 				FUZZ_CHECK(got->type == BERT_JSON_NUMBER, "float from a non-number");
 			error = NULL;
-			if (BertJsonGetBool(node, item->key, &bv, &error))
+			if (BertJsonGetBool(node, item->key, &bv, &error) == BERT_MEMBER_OK)
 				FUZZ_CHECK(got->type == BERT_JSON_BOOL, "bool from a non-bool");
 			error = NULL;
 			if (BertJsonGetString(node, item->key, &error) != NULL)
