@@ -68,8 +68,9 @@ static float *
 classifier_logits(BertModel *model, const float *hidden)
 {
 	float	   *logits = palloc(sizeof(float) * model->config.num_labels);
+	float	   *scratch = palloc(sizeof(float) * model->config.hidden_size);
 
-	BertSequenceLogits(logits, &model->config, &model->weights, hidden);
+	BertSequenceLogits(logits, scratch, &model->config, &model->weights, hidden);
 	return logits;
 }
 
@@ -108,8 +109,9 @@ static Datum
 result_next_sentence(BertModel *model, const float *hidden, pg_attribute_unused() int len)
 {
 	float		logits[2];
+	float	   *scratch = palloc(sizeof(float) * model->config.hidden_size);
 
-	BertNextSentenceLogits(logits, &model->config, &model->weights, hidden);
+	BertNextSentenceLogits(logits, scratch, &model->config, &model->weights, hidden);
 	BertSoftmax(logits, 2);
 	return Float4GetDatum(logits[0]);
 }

@@ -3,7 +3,8 @@
  *		What sits on top of last_hidden_state: pooling, L2 normalisation and
  *		the task heads of Hugging Face's Bert* / DistilBert* classes.
  *
- * Pure maths over the model's weights; callers own every output buffer.
+ * Pure maths over the model's weights; callers own every output and scratch
+ * buffer.
  */
 #include "postgres.h"
 
@@ -73,13 +74,14 @@ BertPoolerOutput(float *out, const BertConfig *cfg, const BertWeights *w,
  * logits (num_labels) of a sequence classifier from its hidden states
  * (first row = [CLS]).  BertForSequenceClassification: classifier(pooler);
  * DistilBertForSequenceClassification: classifier(ReLU(pre_classifier(h0))).
+ * scratch: (hidden).
  */
 void
-BertSequenceLogits(float *logits, const BertConfig *cfg, const BertWeights *w,
-				   const float *hidden)
+BertSequenceLogits(float *logits, float *scratch, const BertConfig *cfg,
+				   const BertWeights *w, const float *hidden)
 {
 	int			h = cfg->hidden_size;
-	float	   *feature = palloc(h * sizeof(float));
+	float	   *feature = scratch;
 
 	if (cfg->family == BERT_FAMILY_DISTILBERT)
 	{
@@ -91,7 +93,6 @@ BertSequenceLogits(float *logits, const BertConfig *cfg, const BertWeights *w,
 		BertPoolerOutput(feature, cfg, w, hidden);
 	BertLinear(logits, feature, w->classifier_w, w->classifier_b, 1, h,
 			   cfg->num_labels);
-	pfree(feature);
 }
 
 /* logits (rows, num_labels) of a token classifier: classifier(h_i). */
@@ -124,25 +125,25 @@ BertMaskedLmLogits(float *logits, float *scratch, const BertConfig *cfg,
 
 /*
  * Next-sentence logits (2): seq_relationship(pooler_output); index 0 means
- * "B follows A" (BertOnlyNSPHead).
+ * "B follows A" (BertOnlyNSPHead).  scratch: (hidden).
  */
 void
-BertNextSentenceLogits(float *logits, const BertConfig *cfg,
+BertNextSentenceLogits(float *logits, float *scratch, const BertConfig *cfg,
 					   const BertWeights *w, const float *hidden)
 {
-	float	   *pooled = palloc(cfg->hidden_size * sizeof(float));
-
-	BertPoolerOutput(pooled, cfg, w, hidden);
-	BertLinear(logits, pooled, w->nsp_w, w->nsp_b, 1, cfg->hidden_size, 2);
-	pfree(pooled);
+	BertPoolerOutput(scratch, cfg, w, hidden);
+	BertLinear(logits, scratch, w->nsp_w, w->nsp_b, 1, cfg->hidden_size, 2);
 }
 
-/* start/end logits (rows) of extractive QA: qa_outputs(h_i) split in two. */
+/*
+ * start/end logits (rows) of extractive QA: qa_outputs(h_i) split in two.
+ * scratch: (rows, 2).
+ */
 void
-BertQaLogits(float *start, float *end, const BertConfig *cfg,
+BertQaLogits(float *start, float *end, float *scratch, const BertConfig *cfg,
 			 const BertWeights *w, const float *hidden, int rows)
 {
-	float	   *both = palloc(sizeof(float) * 2 * rows);
+	float	   *both = scratch;
 
 	BertLinear(both, hidden, w->qa_w, w->qa_b, rows, cfg->hidden_size, 2);
 	for (int i = 0; i < rows; i++)
@@ -150,5 +151,4 @@ BertQaLogits(float *start, float *end, const BertConfig *cfg,
 		start[i] = both[2 * i];
 		end[i] = both[2 * i + 1];
 	}
-	pfree(both);
 }

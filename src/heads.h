@@ -13,17 +13,20 @@ extern void BertPool(float *out, const float *hidden, int rows, int hidden_size,
 extern void BertL2Normalize(float *x, int n);
 extern void BertPoolerOutput(float *out, const BertConfig *cfg,
 							 const BertWeights *w, const float *cls_row);
-extern void BertSequenceLogits(float *logits, const BertConfig *cfg,
-							   const BertWeights *w, const float *hidden);
+extern void BertSequenceLogits(float *logits, float *scratch,
+							   const BertConfig *cfg, const BertWeights *w,
+							   const float *hidden);
 extern void BertTokenLogits(float *logits, const BertConfig *cfg,
 							const BertWeights *w, const float *hidden,
 							int rows);
 extern void BertMaskedLmLogits(float *logits, float *scratch,
 							   const BertConfig *cfg, const BertWeights *w,
 							   const float *hidden_row);
-extern void BertNextSentenceLogits(float *logits, const BertConfig *cfg,
-								   const BertWeights *w, const float *hidden);
-extern void BertQaLogits(float *start, float *end, const BertConfig *cfg,
-						 const BertWeights *w, const float *hidden, int rows);
+extern void BertNextSentenceLogits(float *logits, float *scratch,
+								   const BertConfig *cfg, const BertWeights *w,
+								   const float *hidden);
+extern void BertQaLogits(float *start, float *end, float *scratch,
+						 const BertConfig *cfg, const BertWeights *w,
+						 const float *hidden, int rows);
 
 #endif							/* BERT_HEADS_H */

@@ -236,9 +236,10 @@ row_label(const BertModel *model, const float *hidden,
 {
 	const BertConfig *cfg = &model->config;
 	float	   *logits = palloc(sizeof(float) * cfg->num_labels);
+	float	   *scratch = palloc(sizeof(float) * cfg->hidden_size);
 	int			best;
 
-	BertSequenceLogits(logits, cfg, &model->weights, hidden);
+	BertSequenceLogits(logits, scratch, cfg, &model->weights, hidden);
 	BertLabelProbabilities(logits, cfg->num_labels);
 	best = BertArgmax(logits, cfg->num_labels);
 	values[1] = PointerGetDatum(BertCStringToText(cfg->id2label[best]));

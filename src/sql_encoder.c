@@ -35,13 +35,15 @@ sequence_logits(BertModel *model, text *t, const char *function)
 	BertInput	input;
 	const float *hidden;
 	float	   *logits;
+	float	   *scratch;
 
 	BertRequireHead(model, BERT_HEAD_SEQUENCE_CLASSIFICATION, function,
 					"a sequence classifier (BertForSequenceClassification or DistilBertForSequenceClassification)");
 	BertEncodeText(model, t, NULL, &input);
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * model->config.num_labels);
-	BertSequenceLogits(logits, &model->config, &model->weights, hidden);
+	scratch = palloc(sizeof(float) * model->config.hidden_size);
+	BertSequenceLogits(logits, scratch, &model->config, &model->weights, hidden);
 	BertMappingCheck(model);
 	return logits;
 }

@@ -55,6 +55,7 @@ typedef struct PairGroup
 {
 	const BertModel *model;
 	float	   *logits;			/* (group size, num_labels) */
+	float	   *scratch;		/* (hidden) for the head */
 } PairGroup;
 
 static void
@@ -64,8 +65,8 @@ emit_pair_logits(void *arg, int index, const float *hidden,
 	PairGroup  *group = arg;
 	const BertConfig *cfg = &group->model->config;
 
-	BertSequenceLogits(group->logits + (size_t) index * cfg->num_labels, cfg,
-					   &group->model->weights, hidden);
+	BertSequenceLogits(group->logits + (size_t) index * cfg->num_labels,
+					   group->scratch, cfg, &group->model->weights, hidden);
 }
 
 /*
@@ -122,6 +123,7 @@ BertPairLogits(BertModel *model, int n, text *const *texts,
 		}
 		group.model = model;
 		group.logits = logits + (size_t) first * model->config.num_labels;
+		group.scratch = palloc(sizeof(float) * model->config.hidden_size);
 		BertForwardBatched(model, inputs, count, emit_pair_logits, &group);
 		BertMappingCheck(model);
 		MemoryContextSwitchTo(old);

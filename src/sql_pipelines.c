@@ -362,13 +362,14 @@ bert_next_sentence(PG_FUNCTION_ARGS)
 	BertInput	input;
 	const float *hidden;
 	float		logits[2];
+	float	   *scratch = palloc(sizeof(float) * model->config.hidden_size);
 
 	if (model->config.head != BERT_HEAD_PRETRAINING)
 		BertRequireHead(model, BERT_HEAD_PRETRAINING, "bert_next_sentence",
 						"a next-sentence-prediction head (BertForPreTraining)");
 	BertEncodeText(model, PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1), &input);
 	hidden = BertForward(model, &input);
-	BertNextSentenceLogits(logits, &model->config, &model->weights, hidden);
+	BertNextSentenceLogits(logits, scratch, &model->config, &model->weights, hidden);
 	BertMappingCheck(model);
 	BertSoftmax(logits, 2);
 	PG_RETURN_FLOAT4(logits[0]);
@@ -612,7 +613,8 @@ bert_answer(PG_FUNCTION_ARGS)
 	BertInput	input;
 	QaSpan		best = {-1.0, 0, 0};
 	float	   *start_logits,
-			   *end_logits;
+			   *end_logits,
+			   *qa_scratch;
 	int32		span[2];
 	Datum		values[4];
 	bool		nulls[4] = {0};
@@ -673,6 +675,7 @@ bert_answer(PG_FUNCTION_ARGS)
 	input.token_type_ids = palloc(sizeof(int32) * max_len);
 	start_logits = palloc(sizeof(float) * max_len);
 	end_logits = palloc(sizeof(float) * max_len);
+	qa_scratch = palloc(sizeof(float) * 2 * max_len);
 	for (int first = 0;; first += window_len - stride)
 	{
 		int			count = Min(window_len, c.n - first);
@@ -696,8 +699,8 @@ bert_answer(PG_FUNCTION_ARGS)
 		input.token_type_ids[pos++] = 1;
 		input.len = pos;
 
-		BertQaLogits(start_logits, end_logits, &model->config, &model->weights,
-					 BertForward(model, &input), input.len);
+		BertQaLogits(start_logits, end_logits, qa_scratch, &model->config,
+					 &model->weights, BertForward(model, &input), input.len);
 		score_window(start_logits, end_logits, q.n + 2, count, first,
 					 max_answer_len, &best);
 		if (first + count >= c.n)
@@ -771,8 +774,10 @@ bert_token_logits(PG_FUNCTION_ARGS)
 	{
 		float	   *s = palloc(sizeof(float) * input.len);
 		float	   *e = palloc(sizeof(float) * input.len);
+		float	   *scratch = palloc(sizeof(float) * 2 * input.len);
 
-		BertQaLogits(s, e, &model->config, &model->weights, hidden, input.len);
+		BertQaLogits(s, e, scratch, &model->config, &model->weights, hidden,
+					 input.len);
 		for (int i = 0; i < input.len; i++)
 		{
 			logits[2 * i] = s[i];
