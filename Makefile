@@ -18,7 +18,11 @@ OBJS = \
 	src/model_cache.o \
 	src/pipelines.o \
 	src/safetensors.o \
-	src/tokenizer.o
+	src/tokenizer.o \
+	src/optim.o \
+	src/train.o \
+	src/train_ops.o \
+	src/train_params.o
 
 DATA = bert--1.0.sql
 REGRESS = setup tokenizer embed sentiment pipelines settings errors
@@ -33,3 +37,6 @@ SHLIB_LINK = -lutf8proc -ldl -lm
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# standalone test programs (test/unit/train_check)
+include test/unit/standalone.mk

@@ -47,6 +47,7 @@ run_suite regression regress
 run_suite parity /usr/bin/python3 test/parity/parity.py
 run_suite offsets /usr/bin/python3 test/parity/offsets.py
 run_suite vecmath bash -c 'gcc -O2 -Wall -Wextra test/unit/vecmath_check.c -o "$CLUSTER_DIR/vecmath" -lm && "$CLUSTER_DIR/vecmath"'
+run_suite train_check bash test/unit/run_train_check.sh
 run_suite tokenizer bash test/tokenizer/run.sh
 run_suite fuzz bash test/fuzz/run.sh
 run_suite hostile bash test/hostile/run.sh
