@@ -16,16 +16,19 @@ OBJS = \
 	src/mapping.o \
 	src/model.o \
 	src/model_cache.o \
+	src/model_write.o \
+	src/optim.o \
 	src/pipelines.o \
 	src/safetensors.o \
 	src/tokenizer.o \
-	src/optim.o \
 	src/train.o \
+	src/train_data.o \
 	src/train_ops.o \
-	src/train_params.o
+	src/train_params.o \
+	src/train_sql.o
 
-DATA = bert--1.0.sql
-REGRESS = setup tokenizer embed sentiment pipelines settings errors
+DATA = bert--1.0.sql bert--1.0--1.1.sql
+REGRESS = setup tokenizer embed sentiment pipelines settings errors train
 REGRESS_OPTS = --load-extension=bert
 
 PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra

@@ -208,6 +208,8 @@ extern BertModel *BertModelLoad(const char *name, const char *path,
 extern BertModel *BertGetModel(const char *name, const char *setting);
 extern bool BertPathInside(const char *path, const char *root);
 extern int	BertCachedModels(BertModel **models, int max);
+extern void BertModelNamePath(const char *name, char *path);
+extern BertModel *BertLoadModelUncached(const char *name);
 
 /* blas.c */
 extern void BertBlasEnsureLoaded(void);

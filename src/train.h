@@ -59,7 +59,7 @@ typedef struct BertParam
 	size_t		count;			/* floats */
 	bool		decay;			/* AdamW weight decay applies (not biases,
 								 * LayerNorm) */
-	bool		head;			/* task head: classifier, pre_classifier */
+	bool		head;			/* shaped by the labels: classifier, qa_outputs */
 	bool		loaded;			/* set by a Load function, else initialised */
 	int			layer;			/* encoder layer, -1 outside the layers */
 	size_t		field;			/* offsetof the pointer in BertWeights or

@@ -138,8 +138,8 @@ add_head(TableBuilder *tb, const BertConfig *cfg, BertHeadKind head)
 		case BERT_HEAD_SEQUENCE_CLASSIFICATION:
 			if (distil)
 			{
-				add(tb, false, "pre_classifier.weight", -1, WFIELD(pre_classifier_w), h, h, true);
-				add(tb, false, "pre_classifier.bias", -1, WFIELD(pre_classifier_b), h, 0, true);
+				add(tb, false, "pre_classifier.weight", -1, WFIELD(pre_classifier_w), h, h, false);
+				add(tb, false, "pre_classifier.bias", -1, WFIELD(pre_classifier_b), h, 0, false);
 			}
 			/* FALLTHROUGH */
 		case BERT_HEAD_TOKEN_CLASSIFICATION:
@@ -299,7 +299,7 @@ BertTrainerFind(const BertTrainer *t, const char *name)
 /*
  * Copies every tensor that src (a loaded model of the same sizes and
  * family, with src_layers layers) has into the parameters and marks it
- * loaded; head tensors (classifier, pre_classifier) only when with_head.
+ * loaded; head tensors (classifier, qa_outputs) only when with_head.
  * Returns the number of tensors copied.
  */
 int
