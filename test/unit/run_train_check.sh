@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Training suite, standalone part: builds test/unit/train_check (make
-# train_check) and runs the golden training steps of the four tiny models
-# of ../shared/testmodels/golden/train/.  Prints train_check's lines for
+# Training suite, standalone part: builds test/unit/train_check and
+# data_check (make train_check), runs the golden training steps of the four
+# tiny models of ../shared/testmodels/golden/train/ and the checks of the
+# input recipes (masking, next-sentence pairs, word alignment).  Prints train_check's lines for
 # each model (failures in full, passes counted) and ends with
 # "train_check: N passed, M failed" over all models.
 #   TRAIN_CHECK_VERBOSE=1   print every checked quantity
@@ -45,5 +46,12 @@ for m in bert-tiny-random-cls distilbert-tiny-random-cls bert-tiny-random-ner be
 	passed=$((passed + p))
 	failed=$((failed + f))
 done
+# the input recipes of the three tasks
+out=$(test/unit/data_check "$MODELS/bert-tiny-random-pretrain" 2>&1)
+echo "$out"
+p=$(echo "$out" | sed -n 's/^data_check: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+f=$(echo "$out" | sed -n 's/^data_check: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-1}))
 echo "train_check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

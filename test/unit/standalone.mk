@@ -1,7 +1,7 @@
 # test/unit/standalone.mk: programs built from the extension's sources
 # without a server (included by the Makefile).
 #
-#   make train_check        builds test/unit/train_check
+#   make train_check        builds test/unit/train_check and test/unit/data_check
 #
 # The fmgr-free sources (tokenizer, JSON, config, safetensors, training
 # engine) build with -DBERT_STANDALONE against postgres_fe.h and take
@@ -14,16 +14,17 @@ STANDALONE_PGLIB = $(shell d=$$($(PG_CONFIG) --pkglibdir); [ -f $$d/libpgcommon.
 STANDALONE_CFLAGS = -std=gnu99 -O2 -g -fopenmp-simd -Wall -Wextra \
 	-isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc -Itest/unit
 STANDALONE_FE = src/json.c src/config.c src/safetensors.c src/tokenizer.c \
-	src/optim.c src/train.c src/train_ops.c src/train_params.c \
-	test/unit/standalone_model.c test/fuzz/fuzz_shims.c
+	src/optim.c src/train.c src/train_data.c src/train_ops.c src/train_params.c \
+	src/model_write.c test/unit/standalone_model.c test/fuzz/fuzz_shims.c
 STANDALONE_BE = src/encoder.c src/heads.c src/blas.c test/unit/standalone.c
+STANDALONE_HEADERS = $(wildcard src/*.h) test/unit/standalone_model.h
 STANDALONE_LIBS = $(STANDALONE_PGLIB)/libpgcommon.a $(STANDALONE_PGLIB)/libpgport.a \
 	-lutf8proc -ldl -lm
+STANDALONE_PROGRAMS = test/unit/train_check test/unit/data_check
 
-train_check: test/unit/train_check
+train_check: $(STANDALONE_PROGRAMS)
 
-test/unit/train_check: test/unit/train_check.c $(STANDALONE_FE) $(STANDALONE_BE) \
-		src/bert.h src/train.h src/train_ops.h test/unit/standalone_model.h \
+$(STANDALONE_BUILD)/objects: $(STANDALONE_FE) $(STANDALONE_BE) $(STANDALONE_HEADERS) \
 		test/unit/standalone.mk
 	@mkdir -p $(STANDALONE_BUILD)
 	@for f in $(STANDALONE_FE); do \
@@ -34,8 +35,11 @@ test/unit/train_check: test/unit/train_check.c $(STANDALONE_FE) $(STANDALONE_BE)
 		$(CC) $(STANDALONE_CFLAGS) -c $$f \
 			-o $(STANDALONE_BUILD)/be_$$(basename $$f .c).o || exit 1; \
 	done
+	@touch $@
+
+test/unit/%: test/unit/%.c $(STANDALONE_BUILD)/objects
 	$(CC) $(STANDALONE_CFLAGS) -DBERT_STANDALONE -o $@ $< \
 		$(STANDALONE_BUILD)/*.o $(STANDALONE_LIBS)
 
 .PHONY: train_check
-EXTRA_CLEAN += test/unit/train_check $(STANDALONE_BUILD)
+EXTRA_CLEAN += $(STANDALONE_PROGRAMS) $(STANDALONE_BUILD)
