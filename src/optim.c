@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "train.h"
+#include "vecmath.h"
 
 /* splitmix64 (Steele et al. 2014): spreads a seed over the state. */
 static uint64_t
@@ -133,6 +134,61 @@ BertLinearSchedule(int64_t step, int64_t warmup_steps, int64_t total_steps,
 	return learning_rate * factor;
 }
 
+/* Sum of squares of n floats, in double. */
+BERT_MULTIVERSION
+static double
+sum_squares(const float *x, size_t n)
+{
+	double		sum = 0.0;
+
+#pragma omp simd reduction(+:sum)
+	for (size_t i = 0; i < n; i++)
+		sum += (double) x[i] * x[i];
+	return sum;
+}
+
+/* Calls fn(t, offset, count, arg) for every part of the gradient that can be non-zero. */
+typedef void (*GradRangeFn) (BertTrainer *t, int param, size_t offset,
+							 size_t count, void *arg);
+
+static void
+for_each_gradient(BertTrainer *t, GradRangeFn fn, void *arg)
+{
+	size_t		h = t->config.hidden_size;
+
+	for (int k = 0; k < t->num_params; k++)
+	{
+		const BertParam *p = &t->param[k];
+
+		if (k != t->word_param)
+		{
+			fn(t, k, p->offset, p->count, arg);
+			continue;
+		}
+		for (int r = 0; r < t->config.vocab_size; r++)
+			if (t->row_dirty[r])
+				fn(t, k, p->offset + r * h, h, arg);
+	}
+}
+
+static void
+add_squares(BertTrainer *t, int param, size_t offset, size_t count, void *arg)
+{
+	(void) param;
+	*(double *) arg += sum_squares(t->grads + offset, count);
+}
+
+static void
+scale_range(BertTrainer *t, int param, size_t offset, size_t count, void *arg)
+{
+	float		coef = *(float *) arg;
+	float	   *g = t->grads + offset;
+
+	(void) param;
+	for (size_t i = 0; i < count; i++)
+		g[i] *= coef;
+}
+
 /*
  * Scales every gradient by max_norm / (norm + 1e-6) when the global L2 norm
  * of all gradients exceeds max_norm (torch.nn.utils.clip_grad_norm_).
@@ -144,17 +200,51 @@ BertClipGradNorm(BertTrainer *t, double max_norm)
 	double		sum = 0.0;
 	double		norm;
 
-	for (size_t i = 0; i < t->size; i++)
-		sum += (double) t->grads[i] * t->grads[i];
+	for_each_gradient(t, add_squares, &sum);
 	norm = sqrt(sum);
 	if (max_norm > 0.0 && max_norm / (norm + 1e-6) < 1.0)
 	{
 		float		coef = (float) (max_norm / (norm + 1e-6));
 
-		for (size_t i = 0; i < t->size; i++)
-			t->grads[i] *= coef;
+		for_each_gradient(t, scale_range, &coef);
 	}
 	return norm;
+}
+
+/* The scalars of one AdamW step. */
+typedef struct AdamStep
+{
+	float		step_size;		/* lr / (1 - b1^t) */
+	float		bc2_sqrt;		/* sqrt(1 - b2^t) */
+	float		b1;
+	float		b2;
+	float		eps;
+	float		decay;			/* 1 - lr * weight_decay */
+} AdamStep;
+
+/* The AdamW update of n parameters (see BertAdamWUpdate). */
+BERT_MULTIVERSION
+static void
+adamw_range(float *restrict w, const float *restrict g, float *restrict m,
+			float *restrict v, size_t n, const AdamStep *s, float decay)
+{
+	float		b1 = s->b1,
+				b2 = s->b2,
+				eps = s->eps,
+				step_size = s->step_size,
+				bc2_sqrt = s->bc2_sqrt;
+
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
+	{
+		float		denom;
+
+		w[i] *= decay;
+		m[i] += (g[i] - m[i]) * (1.0f - b1);
+		v[i] = v[i] * b2 + (1.0f - b2) * g[i] * g[i];
+		denom = sqrtf(v[i]) / bc2_sqrt + eps;
+		w[i] -= step_size * m[i] / denom;
+	}
 }
 
 /*
@@ -163,39 +253,44 @@ BertClipGradNorm(BertTrainer *t, double max_norm)
  * decay only); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
  * p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).  Every
  * element is updated, also those whose gradient is zero this step, as
- * PyTorch's dense update does.
+ * PyTorch's dense update does; word-embedding rows that never had a
+ * gradient have m = v = 0, so for them this is the decay alone.
  */
 void
 BertAdamWUpdate(BertTrainer *t, const BertAdamW *opt, double lr)
 {
 	int64_t		step = ++t->adam_steps;
-	double		bc1 = 1.0 - pow(opt->beta1, (double) step);
-	double		bc2 = 1.0 - pow(opt->beta2, (double) step);
-	float		step_size = (float) (lr / bc1);
-	float		bc2_sqrt = (float) sqrt(bc2);
-	float		b1 = (float) opt->beta1;
-	float		b2 = (float) opt->beta2;
-	float		eps = (float) opt->eps;
+	AdamStep	s;
+	size_t		h = t->config.hidden_size;
+
+	s.step_size = (float) (lr / (1.0 - pow(opt->beta1, (double) step)));
+	s.bc2_sqrt = (float) sqrt(1.0 - pow(opt->beta2, (double) step));
+	s.b1 = (float) opt->beta1;
+	s.b2 = (float) opt->beta2;
+	s.eps = (float) opt->eps;
+	s.decay = (float) (1.0 - lr * opt->weight_decay);
 
 	for (int k = 0; k < t->num_params; k++)
 	{
 		const BertParam *p = &t->param[k];
-		float	   *w = t->params + p->offset;
-		const float *g = t->grads + p->offset;
-		float	   *m = t->adam_m + p->offset;
-		float	   *v = t->adam_v + p->offset;
-		float		decay = p->decay ? (float) (1.0 - lr * opt->weight_decay) : 1.0f;
+		float		decay = p->decay ? s.decay : 1.0f;
 
-#pragma omp simd
-		for (size_t i = 0; i < p->count; i++)
+		if (k != t->word_param)
 		{
-			float		denom;
+			adamw_range(t->params + p->offset, t->grads + p->offset,
+						t->adam_m + p->offset, t->adam_v + p->offset, p->count, &s, decay);
+			continue;
+		}
+		for (int r = 0; r < t->config.vocab_size; r++)
+		{
+			size_t		off = p->offset + r * h;
 
-			w[i] *= decay;
-			m[i] += (g[i] - m[i]) * (1.0f - b1);
-			v[i] = v[i] * b2 + (1.0f - b2) * g[i] * g[i];
-			denom = sqrtf(v[i]) / bc2_sqrt + eps;
-			w[i] -= step_size * m[i] / denom;
+			if (t->row_used[r])
+				adamw_range(t->params + off, t->grads + off, t->adam_m + off,
+							t->adam_v + off, h, &s, decay);
+			else if (decay != 1.0f)
+				for (size_t i = 0; i < h; i++)
+					t->params[off + i] *= decay;
 		}
 	}
 }

@@ -481,11 +481,43 @@ BertTrainForward(BertTrainer *t, const BertTrainBatch *b, bool training,
 	return NULL;
 }
 
-/* Sets every gradient to zero (before a backward pass). */
+/*
+ * Sets every gradient to zero (before a backward pass): all tensors but the
+ * word embeddings in full, of those the rows the last backward pass wrote.
+ */
 void
 BertTrainZeroGrad(BertTrainer *t)
 {
-	memset(t->grads, 0, sizeof(float) * t->size);
+	const BertParam *we = &t->param[t->word_param];
+	size_t		h = t->config.hidden_size;
+
+	memset(t->grads, 0, sizeof(float) * we->offset);
+	memset(t->grads + we->offset + we->count, 0,
+		   sizeof(float) * (t->size - we->offset - we->count));
+	for (int r = 0; r < t->config.vocab_size; r++)
+		if (t->row_dirty[r])
+		{
+			memset(t->grads + we->offset + r * h, 0, sizeof(float) * h);
+			t->row_dirty[r] = 0;
+		}
+}
+
+/*
+ * Marks the word-embedding rows the batch's tokens read (all rows: the tied
+ * masked-LM decoder gives every row a gradient) as having a gradient now.
+ */
+void
+BertTrainMarkRows(BertTrainer *t, const BertBatch *b, bool all)
+{
+	if (all)
+	{
+		memset(t->row_dirty, 1, t->config.vocab_size);
+		memset(t->row_used, 1, t->config.vocab_size);
+		return;
+	}
+	for (int i = 0; i < b->total_tokens; i++)
+		if (b->input_ids[i] != t->pad_id)
+			t->row_dirty[b->input_ids[i]] = t->row_used[b->input_ids[i]] = 1;
 }
 
 /* The gradient slot of a weight pointer of the trainer's view. */
@@ -565,6 +597,7 @@ BertTrainBackward(BertTrainer *t, const BertTrainBatch *b)
 	float	   *dtop = act->dx;	/* d hs[L] (R, H) */
 
 	memset(dtop, 0, sizeof(float) * (size_t) R * H);
+	BertTrainMarkRows(t, &b->input, t->task == BERT_TASK_PRETRAINING && act->cur.masked > 0);
 
 	/* ---- head ---- */
 	switch (t->task)

@@ -125,6 +125,17 @@ typedef struct BertTrainer
 	int32_t		pad_id;			/* word-embedding row that gets no gradient
 								 * (nn.Embedding padding_idx) */
 
+	/*
+	 * Word-embedding rows: a row that never had a gradient has zero AdamW
+	 * moments, so its update is the weight decay alone and its moments need
+	 * not be read; a row without a gradient this step needs no zeroing,
+	 * clipping or norm.  Exactly the dense update, at the cost of the rows
+	 * the data uses.
+	 */
+	int			word_param;		/* index of the word embeddings in param */
+	uint8_t    *row_used;		/* (vocab) had a gradient at some step */
+	uint8_t    *row_dirty;		/* (vocab) has one this step */
+
 	/* dropout probabilities; 0 turns a dropout off */
 	float		hidden_dropout; /* embeddings, sub-block outputs */
 	float		attention_dropout;	/* attention probabilities */
@@ -167,6 +178,7 @@ extern const char *BertTaskHead(BertTask task, BertFamily family,
 extern const char *BertTrainForward(BertTrainer *t, const BertTrainBatch *b,
 									bool training, BertTrainResult *res);
 extern void BertTrainZeroGrad(BertTrainer *t);
+extern void BertTrainMarkRows(BertTrainer *t, const BertBatch *b, bool all);
 extern void BertTrainBackward(BertTrainer *t, const BertTrainBatch *b);
 extern const float *BertTrainLogits(const BertTrainer *t, int *rows,
 									int *cols);

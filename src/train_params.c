@@ -269,6 +269,9 @@ BertTrainerCreate(BertTrainer *t, const BertConfig *cfg, BertTask task)
 	}
 	for (int i = 0; i < t->num_params; i++)
 		*field_of(&t->weights, &t->param[i]) = t->params + t->param[i].offset;
+	t->word_param = 0;			/* add_encoder's first tensor */
+	t->row_used = palloc0(cfg->vocab_size);
+	t->row_dirty = palloc0(cfg->vocab_size);
 	if (head == BERT_HEAD_PRETRAINING)
 		t->weights.mlm_decoder_w = t->weights.word_embeddings;	/* tied */
 	return NULL;
