@@ -78,10 +78,10 @@ CREATE FUNCTION bert_training_progress(
     OUT phase text, OUT rows bigint, OUT epoch integer, OUT epochs float8,
     OUT step bigint, OUT total_steps bigint, OUT loss float8,
     OUT rows_per_second float8, OUT seconds_elapsed float8,
-    OUT seconds_left float8, OUT updated timestamptz)
+    OUT seconds_left float8, OUT memory_bytes bigint, OUT updated timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'bert_training_progress'
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
 
 COMMENT ON FUNCTION bert_training_progress() IS
-'The training runs in progress on this server, one row each, as their sessions last reported them (every 5 seconds): phase (reading rows, training, evaluating, writing), rows read, epoch, step of total_steps, mean training loss of the epoch so far, rows per second, seconds elapsed and left.';
+'The training runs in progress on this server, one row each, as their sessions last reported them (every 5 seconds): phase (reading rows, training, evaluating, writing), rows read, epoch, step of total_steps, mean training loss of the epoch so far, rows per second, seconds elapsed and left, and the memory the run holds (parameters, gradients and AdamW moments, the activations of the largest batch so far, the tokenized rows).';

@@ -208,6 +208,7 @@ SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{a,b}'
 SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{a,NULL}'::text[], '{O,O}'::text[]$$);
 SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT NULL::text[], '{O}'::text[]$$);
 SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{a,b}'::text[], '{O,O}'::text[]$$);
+SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{}'::text[], '{}'::text[]$$);
 SELECT * FROM bert_pretrain('x', 'bert-tiny-random-pretrain', $$SELECT 'Just one sentence here'$$);
 -- writing models is for superusers and members of pg_write_server_files,
 -- and the training query runs with the caller's privileges

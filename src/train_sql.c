@@ -403,19 +403,22 @@ write_progress(TrainRun *run)
 	char	   *path = psprintf("%s/%s", run->tmp, PROGRESS_FILE);
 	char	   *tmp = psprintf("%s.tmp", path);
 	const char *error;
+	size_t		memory;
 
 	if (run->step > 0 && run->total_steps > 0)
 		left = elapsed / run->step * (run->total_steps - run->step);
+	memory = sizeof(float) * 4 * run->trainer.size + BertTrainActivationBytes(&run->trainer) +
+		BertExamplesBytes(&run->data) + BertExamplesBytes(&run->val_data);
 	initStringInfo(&s);
 	appendStringInfo(&s, "{\"pid\": %d, \"function\": \"%s\", \"model\": %s, \"base_model\": %s, "
 					 "\"phase\": \"%s\", \"rows\": " INT64_FORMAT ", \"epoch\": %d, \"epochs\": %g, "
 					 "\"step\": " INT64_FORMAT ", \"total_steps\": " INT64_FORMAT ", "
 					 "\"loss\": %.6g, \"rows_per_second\": %.6g, \"seconds_elapsed\": %.3f, "
-					 "\"seconds_left\": %.3f, \"updated\": %.3f}\n",
+					 "\"seconds_left\": %.3f, \"memory_bytes\": %zu, \"updated\": %.3f}\n",
 					 MyProcPid, run->function, BertJsonQuote(run->name),
 					 BertJsonQuote(run->base->name), run->phase, run->rows, run->epoch,
 					 run->opt.epochs, run->step, run->total_steps,
-					 isfinite(run->loss) ? run->loss : 0.0, rate, elapsed, left,
+					 isfinite(run->loss) ? run->loss : 0.0, rate, elapsed, left, memory,
 					 (double) time(NULL));
 	unlink(tmp);
 	error = BertWriteFile(tmp, s.data, s.len);
@@ -642,6 +645,11 @@ finish_labels(TrainRun *run, LabelSet *ls)
 	Datum		values[BERT_MAX_LABELS];
 	TypeCacheEntry *tc = NULL;
 
+	if (ls->n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: training_data has no labels", run->function),
+				 errdetail("No row has a word with a tag.")));
 	if (ls->n < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1483,6 +1491,12 @@ run_training(FunctionCallInfo fcinfo, BertTask task, const char *function)
 		if (task == BERT_TASK_PRETRAINING)
 		{
 			split_documents(run);
+			if (count_pairs(&run->data) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s: no training document has two sentences", function),
+						 errdetail("The documents with several sentences were all held out for validation."),
+						 errhint("Lower validation_share or add documents.")));
 			plan_steps(run, count_pairs(&run->data));
 		}
 		else
@@ -1562,7 +1576,7 @@ progress_number(const BertJson *root, const char *key)
 /*
  * bert_training_progress() -> TABLE(pid, function, model, base_model, phase,
  *     rows, epoch, epochs, step, total_steps, loss, rows_per_second,
- *     seconds_elapsed, seconds_left, updated)
+ *     seconds_elapsed, seconds_left, memory_bytes, updated)
  * The training runs of every session of this server, from the progress
  * files they write into bert.model_dir every few seconds.
  */
@@ -1588,8 +1602,8 @@ bert_training_progress(PG_FUNCTION_ARGS)
 		ssize_t		n;
 		char	   *error = NULL;
 		BertJson   *root;
-		Datum		values[15];
-		bool		nulls[15] = {0};
+		Datum		values[16];
+		bool		nulls[16] = {0};
 		int			pid;
 		double		left;
 
@@ -1628,7 +1642,8 @@ bert_training_progress(PG_FUNCTION_ARGS)
 		values[12] = Float8GetDatum(progress_number(root, "seconds_elapsed"));
 		values[13] = Float8GetDatum(left);
 		nulls[13] = left < 0;
-		values[14] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) progress_number(root, "updated")));
+		values[14] = Int64GetDatum((int64) progress_number(root, "memory_bytes"));
+		values[15] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) progress_number(root, "updated")));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	FreeDir(dir);

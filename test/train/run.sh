@@ -78,9 +78,9 @@ bg=$!
 pid=$(wait_training bert_train_cancel)
 if [ -n "$pid" ]; then
 	row=$(q -c "SELECT function, model, base_model, rows, epochs, total_steps, step > 0, loss > 0,
-	                   rows_per_second > 0, seconds_left > 0, updated > now() - interval '1 minute'
+	                   rows_per_second > 0, seconds_left > 0, memory_bytes > 1000000, updated > now() - interval '1 minute'
 	            FROM bert_training_progress() WHERE pid = $pid")
-	if [ "$row" = "bert_finetune|long-cancelled|bert-tiny-random-cls|12000|20|27000|t|t|t|t|t" ]; then
+	if [ "$row" = "bert_finetune|long-cancelled|bert-tiny-random-cls|12000|20|27000|t|t|t|t|t|t" ]; then
 		ok "bert_training_progress() from another session: $row"
 	else
 		bad "bert_training_progress() from another session: $row"
