@@ -176,6 +176,7 @@ SELECT * FROM bert_finetune('x', 'bert-tiny-random-cls', 'golden_cls', adam_epsi
 SELECT * FROM bert_finetune('x', 'bert-tiny-random-cls', 'golden_cls', max_grad_norm => -1);
 SELECT * FROM bert_finetune('x', 'bert-tiny-random-cls', 'golden_cls', dropout => 1);
 SELECT * FROM bert_finetune('x', 'bert-tiny-random-cls', 'golden_cls', validation_share => 1);
+SELECT * FROM bert_finetune('x', 'bert-tiny-random-cls', 'golden_cls', batch_size => 65536);
 SELECT * FROM bert_pretrain('x', 'bert-tiny-random-pretrain', 'docs', mlm_probability => 0);
 SELECT * FROM bert_finetune(NULL, 'bert-tiny-random-cls', 'golden_cls');
 SELECT * FROM bert_finetune('x', 'bert-tiny-random-cls', NULL);

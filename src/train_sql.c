@@ -77,6 +77,7 @@
 #define FETCH_ROWS 1000
 #define NOTICE_SECONDS 5.0
 #define MAX_LABEL_BYTES 1024
+#define BERT_MAX_BATCH_TOKENS (1 << 24)
 
 /* The named arguments every training function takes, in this order. */
 enum
@@ -382,10 +383,23 @@ load_base(TrainRun *run, const char *base_name)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("%s: base model \"%s\" is not supported", run->function, base_name),
 				 errdetail("Its vocabulary has no [MASK] token.")));
+	if (run->task == BERT_TASK_PRETRAINING && run->base->config.type_vocab_size < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s: base model \"%s\" is not supported", run->function, base_name),
+				 errdetail("Next-sentence prediction needs sentence pairs, and its type_vocab_size is %d.",
+						   run->base->config.type_vocab_size)));
 	run->base_config = read_base_config(run->base);
 	run->max_len = BertMaxLength(run->base);
 	if (run->opt.max_length > 0)
 		run->max_len = Min(run->max_len, run->opt.max_length);
+	if ((int64) run->opt.batch_size * run->max_len > BERT_MAX_BATCH_TOKENS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s: batch_size %d of up to %d tokens is too large",
+						run->function, run->opt.batch_size, run->max_len),
+				 errdetail("A batch may hold at most %d tokens.", BERT_MAX_BATCH_TOKENS),
+				 errhint("Lower batch_size or max_length.")));
 }
 
 /* ----------------------------------------------------------------
@@ -755,6 +769,12 @@ sequence_row(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
 	MemoryContext old;
 	int			id;
 
+	if (b && run->base->config.family == BERT_FAMILY_BERT &&
+		run->base->config.type_vocab_size < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" does not take sentence pairs", run->base->name),
+				 errdetail("Its type_vocab_size is %d.", run->base->config.type_vocab_size)));
 	if (run->rows == 0)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, cols[ncols - 1] - 1);
