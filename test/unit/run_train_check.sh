@@ -33,7 +33,7 @@ for m in bert-tiny-random-cls distilbert-tiny-random-cls bert-tiny-random-ner be
 	else
 		echo "$out" | grep -v '^ok ' | grep -v '^train_check:'
 		echo "  $(echo "$out" | grep -c '^ok ') checks ok, e.g.:"
-		echo "$out" | grep -E '^ok +(loss step 5|inference parity before|gradient with dropout|grad .*word_embeddings)' |
+		echo "$out" | grep -E '^ok +(loss step 5|inference parity before|gradient with dropout|grad .*word_embeddings|after training, all but)' |
 			sed 's/^/    /'
 	fi
 	p=$(echo "$out" | sed -n 's/^train_check: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
