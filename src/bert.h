@@ -239,6 +239,8 @@ extern void BertFileIdentityFromStat(const struct stat *st, BertFileIdentity *id
 extern BertModel *BertGetModel(const char *name, const char *setting);
 extern bool BertPathInside(const char *path, const char *root);
 extern int	BertCachedModels(BertModel **models, int max);
+extern void BertModelNamePath(const char *name, char *path);
+extern BertModel *BertLoadModelUncached(const char *name);
 
 /* blas.c */
 extern void BertBlasEnsureLoaded(void);
@@ -247,6 +249,10 @@ extern const char *BertBlasCoreName(void);
 extern void BertSgemm(int trans_b, int m, int n, int k, float alpha,
 					  const float *a, int lda, const float *b, int ldb,
 					  float beta, float *c, int ldc);
+extern void BertSgemmTrans(int trans_a, int trans_b, int m, int n, int k,
+						   float alpha, const float *a, int lda,
+						   const float *b, int ldb, float beta, float *c,
+						   int ldc);
 
 /* encoder.c */
 extern void BertActivationsReserve(BertActivations *act, const BertConfig *cfg,
@@ -255,6 +261,9 @@ extern void BertEncoderForward(const BertConfig *cfg, const BertWeights *w,
 							   BertActivations *act, const BertBatch *batch);
 extern void BertLinear(float *y, const float *x, const float *w,
 					   const float *b, int rows, int in, int out);
+extern void BertLinearResidual(float *y, const float *x, const float *w,
+							   const float *b, const float *residual,
+							   int rows, int in, int out);
 extern void BertLayerNorm(float *x, const float *g, const float *b,
 						  int rows, int n, float eps);
 extern void BertActivate(float *x, size_t n, BertActivation act);

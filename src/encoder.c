@@ -29,13 +29,6 @@
 #include "bert.h"
 #include "vecmath.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BERT_MULTIVERSION \
-	__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BERT_MULTIVERSION
-#endif
-
 /* Grows the scratch buffers to hold `rows` token rows (never shrinks). */
 void
 BertActivationsReserve(BertActivations *act, const BertConfig *cfg, int rows)
@@ -149,6 +142,18 @@ linear_residual(float *y, const float *x, const float *w, const float *b,
 {
 	fill_rows(y, b, residual, rows, out);
 	linear_accumulate(y, x, w, rows, in, out);
+}
+
+/*
+ * y (rows, out) = x (rows, in) W^T + b + residual (rows, out): the closing
+ * projection of a sub-block, exported so that training runs the same
+ * arithmetic as inference.
+ */
+void
+BertLinearResidual(float *y, const float *x, const float *w, const float *b,
+				   const float *residual, int rows, int in, int out)
+{
+	linear_residual(y, x, w, b, residual, rows, in, out);
 }
 
 /* In place, per row of n: (x - mean) / sqrt(var + eps) * g + b. */
