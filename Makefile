@@ -19,7 +19,9 @@ OBJS = \
 	src/mapping.o \
 	src/model.o \
 	src/model_cache.o \
+	src/model_write.o \
 	src/nn_ops.o \
+	src/optim.o \
 	src/retrieval.o \
 	src/safetensors.o \
 	src/sql_arrays.o \
@@ -27,10 +29,15 @@ OBJS = \
 	src/sql_encoder.o \
 	src/sql_pairs.o \
 	src/sql_pipelines.o \
-	src/tokenizer.o
+	src/tokenizer.o \
+	src/train.o \
+	src/train_data.o \
+	src/train_ops.o \
+	src/train_params.o \
+	src/train_sql.o
 
 DATA = bert--1.0.sql bert--1.0--1.1.sql
-REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors volatility pairs batching
+REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors volatility pairs batching train
 REGRESS_OPTS = --load-extension=bert
 
 PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra
@@ -42,3 +49,6 @@ SHLIB_LINK = -lutf8proc -ldl -lm
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# standalone test programs (test/unit/train_check)
+include test/unit/standalone.mk

@@ -45,7 +45,8 @@ ORDER BY n;
 -- every function of the extension: STRICT, commented, PARALLEL SAFE except
 -- bert_models() (it reads this backend's cache); IMMUTABLE, except
 -- bert_models() and the 14 forms that take their model from a setting,
--- which are STABLE (volatility.sql)
+-- which are STABLE (volatility.sql); the training functions, which write
+-- models, are checked by train.sql
 SELECT count(*) > 0 AS has_functions,
        count(*) FILTER (WHERE NOT p.proisstrict) AS not_strict,
        count(*) FILTER (WHERE obj_description(p.oid, 'pg_proc') IS NULL) AS no_comment,
@@ -55,7 +56,9 @@ SELECT count(*) > 0 AS has_functions,
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                  AND d.deptype = 'e'
-WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'bert');
+WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'bert')
+  AND p.proname NOT IN ('bert_finetune', 'bert_finetune_tokens', 'bert_pretrain',
+                        'bert_training_progress');
 
 -- output columns of the set-returning functions
 SELECT f AS function, p.proargnames[p.pronargs + 1:] AS out_columns

@@ -259,3 +259,19 @@ BertSgemm(int trans_b, int m, int n, int k, float alpha,
 			   trans_b ? CblasTrans : CblasNoTrans,
 			   m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+/*
+ * C (m, n) = alpha * op(A) * op(B) + beta * C, row-major, with either
+ * operand transposed: op(A) is A (m, k) or, with trans_a, the transpose of
+ * A (k, m); op(B) as in BertSgemm.  The backward pass needs op(A) = A^T for
+ * weight gradients (dW = dY^T X).
+ */
+void
+BertSgemmTrans(int trans_a, int trans_b, int m, int n, int k, float alpha,
+			   const float *a, int lda, const float *b, int ldb,
+			   float beta, float *c, int ldc)
+{
+	blas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+			   trans_b ? CblasTrans : CblasNoTrans,
+			   m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}

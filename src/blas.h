@@ -10,5 +10,9 @@ extern void BertBlasSetThreads(int threads);
 extern void BertSgemm(int trans_b, int m, int n, int k, float alpha,
 					  const float *a, int lda, const float *b, int ldb,
 					  float beta, float *c, int ldc);
+extern void BertSgemmTrans(int trans_a, int trans_b, int m, int n, int k,
+						   float alpha, const float *a, int lda,
+						   const float *b, int ldb, float beta, float *c,
+						   int ldc);
 
 #endif							/* BERT_BLAS_H */

@@ -18,6 +18,8 @@ extern void BertFileIdentityFromStat(const struct stat *st, BertFileIdentity *id
 extern BertModel *BertGetModel(const char *name, const char *setting);
 extern bool BertPathInside(const char *path, const char *root);
 extern int	BertCachedModels(BertModel **models, int max);
+extern void BertModelNamePath(const char *name, char *path);
+extern BertModel *BertLoadModelUncached(const char *name);
 
 /* mapping.c */
 extern void BertMappingRegister(BertMapping *mapping);

@@ -399,3 +399,30 @@ BertCachedModels(BertModel **models, int max)
 		models[i] = sorted[i]->model;
 	return Min(n, max);
 }
+
+/*
+ * Checks `name` as every model name is checked and sets path (MAXPGPATH) to
+ * bert.model_dir/name, for a model about to be written.
+ */
+void
+BertModelNamePath(const char *name, char *path)
+{
+	model_path(name, NULL, path);
+}
+
+/*
+ * Loads model `name` outside the cache: the caller owns it (its memory
+ * context is a child of the current one), so no later lookup can drop it
+ * while the caller still uses it, as training does for hours.
+ */
+BertModel *
+BertLoadModelUncached(const char *name)
+{
+	char		path[MAXPGPATH];
+	char		real[PATH_MAX];
+	char		real_root[PATH_MAX];
+
+	model_path(name, NULL, path);
+	resolve_inside(name, path, real, real_root);
+	return BertModelLoad(name, real, real_root);
+}

@@ -19,13 +19,6 @@
 #include "nn_ops.h"
 #include "vecmath.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BERT_MULTIVERSION \
-	__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BERT_MULTIVERSION
-#endif
-
 /* Fills every row of y (rows, n) with b (n), plus residual r (rows, n). */
 BERT_MULTIVERSION
 static void
@@ -93,7 +86,11 @@ BertLinear(float *y, const float *x, const float *w, const float *b,
 	fill_rows(y, b, NULL, rows, out);
 	linear_accumulate(y, x, w, rows, in, out);
 }
-/* y = x W^T + b + residual, the projection that closes each sub-block. */
+/*
+ * y (rows, out) = x (rows, in) W^T + b + residual (rows, out): the closing
+ * projection of a sub-block, exported so that training runs the same
+ * arithmetic as inference.
+ */
 void
 BertLinearResidual(float *y, const float *x, const float *w, const float *b,
 				   const float *residual, int rows, int in, int out)

@@ -14,6 +14,19 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * Elementwise kernels compiled for x86-64-v4 (AVX-512), v3 (AVX2 + FMA)
+ * and the baseline, picked by CPU features at load time.
+ */
+#ifndef BERT_MULTIVERSION
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BERT_MULTIVERSION \
+	__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BERT_MULTIVERSION
+#endif
+#endif
+
 /* e^x, Cephes polynomial after range reduction x = n ln2 + r. */
 static inline float
 bert_expf(float x)

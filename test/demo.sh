@@ -2,7 +2,9 @@
 # The main job: install, build, start a throwaway cluster, load the demo
 # models from ../shared/models, classify every real review with
 # bert_sentiment, print a sample, the accuracy against the labels and the
-# throughput; then add a generated bert_embed column and search it.
+# throughput; then add a generated bert_embed column and search it; then
+# fine-tune a topic classifier on a slice of AG News with bert_finetune and
+# classify held-out articles with it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,11 +15,18 @@ make -s
 make -s install >/dev/null
 source test/cluster.sh
 cluster_start
+# a writable copy of the demo models: bert_finetune writes its model beside them
+MODELS=$CLUSTER_DIR/models
+mkdir -p "$MODELS"
+cp -r "$BERT_SHARED/models/bert-mini-mlm" "$BERT_SHARED/models/bert-mini-sentiment" \
+	"$BERT_SHARED/models/bert-mini-embed" "$MODELS/"
+chmod -R u+w,a+rX "$MODELS"
+[ "$(id -u)" = 0 ] && chown -R postgres "$MODELS"
 
 psql -X -q -v ON_ERROR_STOP=1 <<SQL
 \pset footer off
 CREATE EXTENSION bert;
-ALTER SYSTEM SET bert.model_dir = '$BERT_SHARED/models';
+ALTER SYSTEM SET bert.model_dir = '$MODELS';
 ALTER SYSTEM SET bert.sentiment_model = 'bert-mini-sentiment';
 ALTER SYSTEM SET bert.embed_model = 'bert-mini-embed';
 ALTER SYSTEM SET bert.fill_mask_model = 'bert-mini-mlm';
@@ -91,3 +100,41 @@ FROM bert_fill_mask('The movie was [MASK] and I loved every minute of it.', 3);
 SELECT round(bert_next_sentence('The film opens in a small town.', 'Its mayor has a secret.')::numeric, 3) AS follows,
        round(bert_next_sentence('The film opens in a small town.', 'Stocks fell sharply on Monday.')::numeric, 3) AS random_pair;
 SQL
+
+psql -X -q -v ON_ERROR_STOP=1 <<SQL
+\pset footer off
+CREATE TABLE news (id serial PRIMARY KEY, topic text, body text);
+\copy news (topic, body) FROM '$DATA/topics/agnews_train_10k.tsv' (FORMAT csv, DELIMITER E'\t', QUOTE E'\b')
+CREATE TABLE news_test (id serial PRIMARY KEY, topic text, body text);
+\copy news_test (topic, body) FROM '$DATA/topics/agnews_test.tsv' (FORMAT csv, DELIMITER E'\t', QUOTE E'\b')
+
+\echo
+\echo '== fine-tune a topic classifier in the database: bert_finetune on ${DEMO_NEWS_ROWS:-3000} AG News articles'
+\echo '   (from bert-mini-mlm; 4 topics; 10% held out; NOTICEs every 5 s show the progress)'
+SELECT epoch, steps, round(train_loss::numeric, 4) AS train_loss,
+       round(validation_loss::numeric, 4) AS validation_loss,
+       round(100 * validation_accuracy::numeric, 1) AS validation_accuracy_pct,
+       round(seconds::numeric, 1) AS seconds
+FROM bert_finetune('agnews-topics', 'bert-mini-mlm',
+                   'SELECT body, topic FROM news WHERE id <= ${DEMO_NEWS_ROWS:-3000} ORDER BY id',
+                   epochs => ${DEMO_NEWS_EPOCHS:-2}, batch_size => 32, learning_rate => 3e-4,
+                   warmup_ratio => 0.1, weight_decay => 0.01, max_length => 64);
+
+\echo '== accuracy on the first 1,000 AG News test articles (not trained on)'
+CREATE TEMP TABLE news_pred AS
+SELECT t.id, t.topic, s.label AS predicted
+FROM (SELECT array_agg(id ORDER BY id) AS ids, array_agg(body ORDER BY id) AS texts
+      FROM news_test WHERE id <= 1000 GROUP BY id / 500) g,
+     bert_sentiment(g.texts, 'agnews-topics') s, news_test t
+WHERE t.id = g.ids[s.ordinality];
+SELECT count(*) AS articles, round(100.0 * avg((predicted = topic)::int), 1) AS accuracy_pct,
+       25.0 AS chance_pct
+FROM news_pred;
+SELECT topic, count(*) FILTER (WHERE predicted = topic) AS right, count(*) AS articles
+FROM news_pred GROUP BY topic ORDER BY topic;
+
+\echo '== a few predictions'
+SELECT left(body, 80) AS article, bert_sentiment(body, 'agnews-topics') AS predicted, topic AS gold
+FROM news_test WHERE id BETWEEN 1001 AND 1008 ORDER BY id;
+SQL
+

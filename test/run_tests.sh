@@ -19,6 +19,15 @@ export BERT_DATA=$BERT_SHARED/data
 export BERT_BADMODELS=$CLUSTER_DIR/badmodels
 /usr/bin/python3 test/fixtures/make_bad_models.py "$BERT_TESTMODELS" "$BERT_BADMODELS" || exit 1
 chmod -R a+rX "$BERT_BADMODELS"
+# a writable model directory for the training tests, with copies of the tiny models
+export BERT_TRAINMODELS=$CLUSTER_DIR/trainmodels
+mkdir -p "$BERT_TRAINMODELS"
+for m in bert-tiny-random-cls distilbert-tiny-random-cls bert-tiny-random-ner \
+	bert-tiny-random-pretrain bert-tiny-random-nli; do
+	cp -r "$BERT_TESTMODELS/$m" "$BERT_TRAINMODELS/"
+done
+chmod -R u+w "$BERT_TRAINMODELS"
+[ "$(id -u)" = 0 ] && chown -R postgres "$BERT_TRAINMODELS"
 
 failed=()
 suites=0
@@ -45,10 +54,12 @@ regress() {
 }
 
 run_suite regression regress
+run_suite train_sql bash test/train/run.sh
 run_suite parity /usr/bin/python3 test/parity/parity.py
 run_suite offsets /usr/bin/python3 test/parity/offsets.py
 run_suite pairs /usr/bin/python3 test/parity/pairs.py
 run_suite vecmath bash -c 'gcc -O2 -Wall -Wextra test/unit/vecmath_check.c -o "$CLUSTER_DIR/vecmath" -lm && "$CLUSTER_DIR/vecmath"'
+run_suite train_check bash test/unit/run_train_check.sh
 run_suite tokenizer bash test/tokenizer/run.sh
 run_suite fuzz bash test/fuzz/run.sh
 run_suite hostile bash test/hostile/run.sh

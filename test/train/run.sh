@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Training suite, SQL part (needs the cluster of test/run_tests.sh: PGHOST,
+# BERT_TESTMODELS, BERT_TRAINMODELS, a writable model directory with copies
+# of the tiny models):
+#   - bert_finetune on bert-tiny-random-cls with the golden rows in order (no
+#     shuffle, dropout 0, batch 4, 6 steps, the golden learning rate, warmup
+#     and weight decay) writes tensors equal to
+#     golden/train/bert-tiny-random-cls.after.safetensors within 1e-3;
+#   - a long run shows in bert_training_progress() from another session and
+#     sends progress NOTICEs;
+#   - a cancelled run and a terminated backend leave neither a model nor a
+#     temporary directory behind.
+# Ends with "train_sql: N passed, M failed".
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+GOLDEN=$BERT_TESTMODELS/golden/train
+M=$BERT_TRAINMODELS
+passed=0
+failed=0
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL $*"; failed=$((failed + 1)); }
+q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+q -c "CREATE DATABASE bert_train_suite" 2>/dev/null
+export PGDATABASE=bert_train_suite
+q -c "CREATE EXTENSION IF NOT EXISTS bert"
+q -c "ALTER DATABASE bert_train_suite SET bert.model_dir = '$M'"
+
+# the golden rows, labels named as the model's id2label
+q <<SQL
+DROP TABLE IF EXISTS golden_cls;
+CREATE TABLE golden_cls AS
+SELECT (n - 1)::int AS id, x ->> 'text' AS text,
+       (ARRAY['negative', 'neutral', 'positive'])[(x ->> 'label')::int + 1] AS label
+FROM json_array_elements(pg_read_file('$GOLDEN/bert-tiny-random-cls.json')::json -> 'inputs')
+     WITH ORDINALITY AS a(x, n);
+SQL
+
+# 1. the golden run through SQL
+q -c "SELECT count(*) FROM bert_finetune('golden-sql', 'bert-tiny-random-cls',
+        'SELECT text, label FROM golden_cls ORDER BY id', epochs => 2, learning_rate => 1e-3,
+        batch_size => 4, warmup_steps => 2, weight_decay => 0.01, dropout => 0,
+        shuffle => false, validation_share => 0, replace => true)" >/dev/null
+if out=$(/usr/bin/python3 "$HERE/compare_tensors.py" "$M/golden-sql/model.safetensors" \
+	"$GOLDEN/bert-tiny-random-cls.after.safetensors" 1e-3); then
+	ok "SQL fine-tune equals the golden parameters after 6 steps: $out"
+else
+	bad "SQL fine-tune against the golden parameters: $out"
+fi
+
+# a long run: 12,000 rows (10% held out), batch 8, 200 epochs: 270,000 steps (minutes)
+q <<'SQL'
+DROP TABLE IF EXISTS long_rows;
+CREATE TABLE long_rows AS SELECT g.text, g.label FROM golden_cls g, generate_series(1, 1000);
+SQL
+long_run() {
+	PGAPPNAME=$1 psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = notice" \
+		-c "SELECT * FROM bert_finetune('$2', 'bert-tiny-random-cls', 'long_rows', epochs => 200)" \
+		>"$3" 2>&1
+}
+wait_training() {	# app -> pid of its backend once it is training, or empty
+	for _ in $(seq 1 300); do
+		p=$(q -c "SELECT p.pid FROM bert_training_progress() p JOIN pg_stat_activity a USING (pid)
+		          WHERE a.application_name = '$1' AND p.phase = 'training' AND p.step > 0")
+		[ -n "$p" ] && { echo "$p"; return; }
+		sleep 0.1
+	done
+}
+leftovers() {
+	q -c "SELECT count(*) FROM pg_ls_dir('$M') AS n WHERE n LIKE '.bert-training-%' OR n = '$1'"
+}
+
+# 2. progress from another session, then cancel
+log=$(mktemp)
+long_run bert_train_cancel long-cancelled "$log" &
+bg=$!
+pid=$(wait_training bert_train_cancel)
+if [ -n "$pid" ]; then
+	row=$(q -c "SELECT function, model, base_model, rows, epochs, total_steps, step > 0, loss > 0,
+	                   rows_per_second > 0, seconds_left > 0, memory_bytes > 1000000, updated > now() - interval '1 minute'
+	            FROM bert_training_progress() WHERE pid = $pid")
+	if [ "$row" = "bert_finetune|long-cancelled|bert-tiny-random-cls|12000|200|270000|t|t|t|t|t|t" ]; then
+		ok "bert_training_progress() from another session: $row"
+	else
+		bad "bert_training_progress() from another session: $row"
+	fi
+	sleep 6	# past the first progress NOTICE
+	t0=$(date +%s%N)
+	q -c "SELECT pg_cancel_backend($pid)" >/dev/null
+	wait $bg
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if grep -q "canceling statement due to user request" "$log"; then
+		ok "cancel stops the run (${ms} ms until the client returned)"
+	else
+		bad "cancel: $(tail -n 3 "$log")"
+	fi
+	if grep -q 'NOTICE:  bert_finetune "long-cancelled": step [0-9]* of 270000 (epoch [0-9]*), loss' "$log"; then
+		ok "progress NOTICE: $(grep -m1 NOTICE "$log")"
+	else
+		bad "no progress NOTICE in: $(head -n 3 "$log")"
+	fi
+	n=$(leftovers long-cancelled)
+	[ "$n" = 0 ] && ok "a cancelled run leaves nothing in bert.model_dir" ||
+		bad "a cancelled run left $n entries"
+else
+	bad "the long run never showed in bert_training_progress(): $(cat "$log")"
+	kill $bg 2>/dev/null
+fi
+
+# 3. a terminated backend (FATAL) removes its temporary directory too
+long_run bert_train_terminate long-terminated "$log" &
+bg=$!
+pid=$(wait_training bert_train_terminate)
+if [ -n "$pid" ]; then
+	q -c "SELECT pg_terminate_backend($pid, 10000)" >/dev/null
+	wait $bg
+	n=$(leftovers long-terminated)
+	[ "$n" = 0 ] && ok "a terminated backend leaves nothing in bert.model_dir" ||
+		bad "a terminated backend left $n entries"
+else
+	bad "the second long run never started: $(cat "$log")"
+	kill $bg 2>/dev/null
+fi
+rm -f "$log"
+n=$(q -c "SELECT count(*) FROM bert_training_progress()")
+[ "$n" = 0 ] && ok "no run in progress afterwards" || bad "$n runs still listed"
+
+psql -X -q -d postgres -c "DROP DATABASE bert_train_suite" >/dev/null
+echo "train_sql: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
