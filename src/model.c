@@ -38,7 +38,7 @@ typedef struct ModelLoad
 {
 	BertModel  *model;
 	const char *root;			/* resolved bert.model_dir */
-	BertSafetensors st;
+	BertSafetensors tensors;
 	const char *prefix;			/* "bert." or "distilbert." */
 } ModelLoad;
 
@@ -243,7 +243,7 @@ map_weights(ModelLoad *ld)
 	cb->arg = &model->mapping;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 
-	if (!BertSafetensorsParse(base, st.st_size, &ld->st, &error))
+	if (!BertSafetensorsParse(base, st.st_size, &ld->tensors, &error))
 		corrupt(ld, WEIGHTS_FILE, error);
 }
 
@@ -273,21 +273,28 @@ find_tensor(ModelLoad *ld, const char *name, bool prefixed)
 			else
 				continue;
 		}
-		t = BertSafetensorsFind(&ld->st, candidate);
+		t = BertSafetensorsFind(&ld->tensors, candidate);
 		if (t)
 			return t;
 	}
 	return NULL;
 }
 
+/* bind_tensor() flags */
+#define TENSOR_PREFIXED 0x01	/* may carry the model prefix ("bert.") */
+#define TENSOR_REQUIRED 0x02	/* missing is an error, not NULL */
+#define TENSOR_1D (-1)			/* d1 of a 1-D tensor */
+
 /*
- * Binds one tensor of shape (d0) or (d0, d1) (d1 < 0 for 1-D), upcasting
- * half precision.  A missing tensor is an error when required, else NULL.
+ * Binds one tensor of shape (d0) or (d0, d1) (d1 = TENSOR_1D for 1-D),
+ * upcasting half precision.  A missing tensor is an error when `flags` has
+ * TENSOR_REQUIRED, else NULL.
  */
 static const float *
-bind(ModelLoad *ld, const char *name, bool prefixed, int64 d0, int64 d1,
-	 bool required)
+bind_tensor(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
 {
+	bool		prefixed = (flags & TENSOR_PREFIXED) != 0;
+	bool		required = (flags & TENSOR_REQUIRED) != 0;
 	const BertTensorInfo *t = find_tensor(ld, name, prefixed);
 	const char *bytes;
 	size_t		count;
@@ -319,7 +326,7 @@ bind(ModelLoad *ld, const char *name, bool prefixed, int64 d0, int64 d1,
 				: psprintf("Tensor \"%s\" has shape [%s]; config.json implies [%lld, %lld].",
 						   t->name, shape.data, (long long) d0, (long long) d1));
 	}
-	bytes = ld->st.data + t->begin;
+	bytes = ld->tensors.data + t->begin;
 	count = (size_t) d0 * (d1 < 0 ? 1 : d1);
 	switch (t->dtype)
 	{
@@ -358,12 +365,12 @@ bind_encoder(ModelLoad *ld)
 	int			in = cfg->intermediate_size;
 	char		name[128];
 
-	w->word_embeddings = bind(ld, "embeddings.word_embeddings.weight", true, cfg->vocab_size, h, true);
-	w->position_embeddings = bind(ld, "embeddings.position_embeddings.weight", true, cfg->max_position_embeddings, h, true);
+	w->word_embeddings = bind_tensor(ld, "embeddings.word_embeddings.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, cfg->vocab_size, h);
+	w->position_embeddings = bind_tensor(ld, "embeddings.position_embeddings.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, cfg->max_position_embeddings, h);
 	if (!distil)
-		w->token_type_embeddings = bind(ld, "embeddings.token_type_embeddings.weight", true, cfg->type_vocab_size, h, true);
-	w->emb_ln_g = bind(ld, "embeddings.LayerNorm.weight", true, h, -1, true);
-	w->emb_ln_b = bind(ld, "embeddings.LayerNorm.bias", true, h, -1, true);
+		w->token_type_embeddings = bind_tensor(ld, "embeddings.token_type_embeddings.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, cfg->type_vocab_size, h);
+	w->emb_ln_g = bind_tensor(ld, "embeddings.LayerNorm.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, h, TENSOR_1D);
+	w->emb_ln_b = bind_tensor(ld, "embeddings.LayerNorm.bias", TENSOR_PREFIXED | TENSOR_REQUIRED, h, TENSOR_1D);
 
 	w->layers = palloc0(sizeof(BertLayerWeights) * cfg->num_hidden_layers);
 	for (int i = 0; i < cfg->num_hidden_layers; i++)
@@ -372,24 +379,24 @@ bind_encoder(ModelLoad *ld)
 
 #define BIND(field, suffix, d0, d1) \
 		(snprintf(name, sizeof(name), distil ? "transformer.layer.%d.%s" : "encoder.layer.%d.%s", i, suffix), \
-		 lw->field = bind(ld, name, true, d0, d1, true))
+		 lw->field = bind_tensor(ld, name, TENSOR_PREFIXED | TENSOR_REQUIRED, d0, d1))
 
 		BIND(query_w, distil ? "attention.q_lin.weight" : "attention.self.query.weight", h, h);
-		BIND(query_b, distil ? "attention.q_lin.bias" : "attention.self.query.bias", h, -1);
+		BIND(query_b, distil ? "attention.q_lin.bias" : "attention.self.query.bias", h, TENSOR_1D);
 		BIND(key_w, distil ? "attention.k_lin.weight" : "attention.self.key.weight", h, h);
-		BIND(key_b, distil ? "attention.k_lin.bias" : "attention.self.key.bias", h, -1);
+		BIND(key_b, distil ? "attention.k_lin.bias" : "attention.self.key.bias", h, TENSOR_1D);
 		BIND(value_w, distil ? "attention.v_lin.weight" : "attention.self.value.weight", h, h);
-		BIND(value_b, distil ? "attention.v_lin.bias" : "attention.self.value.bias", h, -1);
+		BIND(value_b, distil ? "attention.v_lin.bias" : "attention.self.value.bias", h, TENSOR_1D);
 		BIND(attn_out_w, distil ? "attention.out_lin.weight" : "attention.output.dense.weight", h, h);
-		BIND(attn_out_b, distil ? "attention.out_lin.bias" : "attention.output.dense.bias", h, -1);
-		BIND(attn_ln_g, distil ? "sa_layer_norm.weight" : "attention.output.LayerNorm.weight", h, -1);
-		BIND(attn_ln_b, distil ? "sa_layer_norm.bias" : "attention.output.LayerNorm.bias", h, -1);
+		BIND(attn_out_b, distil ? "attention.out_lin.bias" : "attention.output.dense.bias", h, TENSOR_1D);
+		BIND(attn_ln_g, distil ? "sa_layer_norm.weight" : "attention.output.LayerNorm.weight", h, TENSOR_1D);
+		BIND(attn_ln_b, distil ? "sa_layer_norm.bias" : "attention.output.LayerNorm.bias", h, TENSOR_1D);
 		BIND(inter_w, distil ? "ffn.lin1.weight" : "intermediate.dense.weight", in, h);
-		BIND(inter_b, distil ? "ffn.lin1.bias" : "intermediate.dense.bias", in, -1);
+		BIND(inter_b, distil ? "ffn.lin1.bias" : "intermediate.dense.bias", in, TENSOR_1D);
 		BIND(out_w, distil ? "ffn.lin2.weight" : "output.dense.weight", h, in);
-		BIND(out_b, distil ? "ffn.lin2.bias" : "output.dense.bias", h, -1);
-		BIND(out_ln_g, distil ? "output_layer_norm.weight" : "output.LayerNorm.weight", h, -1);
-		BIND(out_ln_b, distil ? "output_layer_norm.bias" : "output.LayerNorm.bias", h, -1);
+		BIND(out_b, distil ? "ffn.lin2.bias" : "output.dense.bias", h, TENSOR_1D);
+		BIND(out_ln_g, distil ? "output_layer_norm.weight" : "output.LayerNorm.weight", h, TENSOR_1D);
+		BIND(out_ln_b, distil ? "output_layer_norm.bias" : "output.LayerNorm.bias", h, TENSOR_1D);
 #undef BIND
 	}
 }
@@ -409,8 +416,8 @@ bind_head(ModelLoad *ld)
 
 	if (!distil)
 	{
-		w->pooler_w = bind(ld, "pooler.dense.weight", true, h, h, pooler_needed);
-		w->pooler_b = bind(ld, "pooler.dense.bias", true, h, -1, pooler_needed || w->pooler_w);
+		w->pooler_w = bind_tensor(ld, "pooler.dense.weight", TENSOR_PREFIXED | (pooler_needed ? TENSOR_REQUIRED : 0), h, h);
+		w->pooler_b = bind_tensor(ld, "pooler.dense.bias", TENSOR_PREFIXED | ((pooler_needed || w->pooler_w) ? TENSOR_REQUIRED : 0), h, TENSOR_1D);
 	}
 	switch (cfg->head)
 	{
@@ -419,40 +426,40 @@ bind_head(ModelLoad *ld)
 		case BERT_HEAD_SEQUENCE_CLASSIFICATION:
 			if (distil)
 			{
-				w->pre_classifier_w = bind(ld, "pre_classifier.weight", false, h, h, true);
-				w->pre_classifier_b = bind(ld, "pre_classifier.bias", false, h, -1, true);
+				w->pre_classifier_w = bind_tensor(ld, "pre_classifier.weight", TENSOR_REQUIRED, h, h);
+				w->pre_classifier_b = bind_tensor(ld, "pre_classifier.bias", TENSOR_REQUIRED, h, TENSOR_1D);
 			}
 			/* FALLTHROUGH */
 		case BERT_HEAD_TOKEN_CLASSIFICATION:
-			w->classifier_w = bind(ld, "classifier.weight", false, cfg->num_labels, h, true);
-			w->classifier_b = bind(ld, "classifier.bias", false, cfg->num_labels, -1, true);
+			w->classifier_w = bind_tensor(ld, "classifier.weight", TENSOR_REQUIRED, cfg->num_labels, h);
+			w->classifier_b = bind_tensor(ld, "classifier.bias", TENSOR_REQUIRED, cfg->num_labels, TENSOR_1D);
 			break;
 		case BERT_HEAD_QUESTION_ANSWERING:
-			w->qa_w = bind(ld, "qa_outputs.weight", false, 2, h, true);
-			w->qa_b = bind(ld, "qa_outputs.bias", false, 2, -1, true);
+			w->qa_w = bind_tensor(ld, "qa_outputs.weight", TENSOR_REQUIRED, 2, h);
+			w->qa_b = bind_tensor(ld, "qa_outputs.bias", TENSOR_REQUIRED, 2, TENSOR_1D);
 			break;
 		case BERT_HEAD_PRETRAINING:
-			w->nsp_w = bind(ld, "cls.seq_relationship.weight", false, 2, h, true);
-			w->nsp_b = bind(ld, "cls.seq_relationship.bias", false, 2, -1, true);
+			w->nsp_w = bind_tensor(ld, "cls.seq_relationship.weight", TENSOR_REQUIRED, 2, h);
+			w->nsp_b = bind_tensor(ld, "cls.seq_relationship.bias", TENSOR_REQUIRED, 2, TENSOR_1D);
 			/* FALLTHROUGH */
 		case BERT_HEAD_MASKED_LM:
 			if (distil)
 			{
-				w->mlm_dense_w = bind(ld, "vocab_transform.weight", false, h, h, true);
-				w->mlm_dense_b = bind(ld, "vocab_transform.bias", false, h, -1, true);
-				w->mlm_ln_g = bind(ld, "vocab_layer_norm.weight", false, h, -1, true);
-				w->mlm_ln_b = bind(ld, "vocab_layer_norm.bias", false, h, -1, true);
-				w->mlm_decoder_w = bind(ld, "vocab_projector.weight", false, v, h, false);
-				w->mlm_decoder_b = bind(ld, "vocab_projector.bias", false, v, -1, true);
+				w->mlm_dense_w = bind_tensor(ld, "vocab_transform.weight", TENSOR_REQUIRED, h, h);
+				w->mlm_dense_b = bind_tensor(ld, "vocab_transform.bias", TENSOR_REQUIRED, h, TENSOR_1D);
+				w->mlm_ln_g = bind_tensor(ld, "vocab_layer_norm.weight", TENSOR_REQUIRED, h, TENSOR_1D);
+				w->mlm_ln_b = bind_tensor(ld, "vocab_layer_norm.bias", TENSOR_REQUIRED, h, TENSOR_1D);
+				w->mlm_decoder_w = bind_tensor(ld, "vocab_projector.weight", 0, v, h);
+				w->mlm_decoder_b = bind_tensor(ld, "vocab_projector.bias", TENSOR_REQUIRED, v, TENSOR_1D);
 			}
 			else
 			{
-				w->mlm_dense_w = bind(ld, "cls.predictions.transform.dense.weight", false, h, h, true);
-				w->mlm_dense_b = bind(ld, "cls.predictions.transform.dense.bias", false, h, -1, true);
-				w->mlm_ln_g = bind(ld, "cls.predictions.transform.LayerNorm.weight", false, h, -1, true);
-				w->mlm_ln_b = bind(ld, "cls.predictions.transform.LayerNorm.bias", false, h, -1, true);
-				w->mlm_decoder_w = bind(ld, "cls.predictions.decoder.weight", false, v, h, false);
-				w->mlm_decoder_b = bind(ld, "cls.predictions.bias", false, v, -1, true);
+				w->mlm_dense_w = bind_tensor(ld, "cls.predictions.transform.dense.weight", TENSOR_REQUIRED, h, h);
+				w->mlm_dense_b = bind_tensor(ld, "cls.predictions.transform.dense.bias", TENSOR_REQUIRED, h, TENSOR_1D);
+				w->mlm_ln_g = bind_tensor(ld, "cls.predictions.transform.LayerNorm.weight", TENSOR_REQUIRED, h, TENSOR_1D);
+				w->mlm_ln_b = bind_tensor(ld, "cls.predictions.transform.LayerNorm.bias", TENSOR_REQUIRED, h, TENSOR_1D);
+				w->mlm_decoder_w = bind_tensor(ld, "cls.predictions.decoder.weight", 0, v, h);
+				w->mlm_decoder_b = bind_tensor(ld, "cls.predictions.bias", TENSOR_REQUIRED, v, TENSOR_1D);
 			}
 			/* decoder tied to the input embeddings unless saved on its own */
 			if (w->mlm_decoder_w == NULL)
