@@ -16,7 +16,6 @@ OBJS = \
 	src/guc.o \
 	src/heads.o \
 	src/json.o \
-	src/mapping.o \
 	src/model.o \
 	src/model_cache.o \
 	src/model_write.o \
@@ -24,6 +23,7 @@ OBJS = \
 	src/optim.o \
 	src/retrieval.o \
 	src/safetensors.o \
+	src/sigbus_guard.o \
 	src/sql_arrays.o \
 	src/sql_common.o \
 	src/sql_encoder.o \

@@ -173,7 +173,7 @@ typedef struct BertMapping
 {
 	void	   *base;
 	size_t		length;
-	volatile sig_atomic_t faulted;	/* shrank under the mapping (mapping.c) */
+	volatile sig_atomic_t faulted;	/* shrank under the mapping (sigbus_guard.c) */
 } BertMapping;
 
 /*

@@ -2,7 +2,7 @@
  * model.h
  *		Loading model directories (model.c), the per-backend model cache
  *		and path checks (model_cache.c), and the guard of the weights
- *		mapping (mapping.c).
+ *		mapping (sigbus_guard.c).
  */
 #ifndef BERT_MODEL_H
 #define BERT_MODEL_H
@@ -21,7 +21,7 @@ extern int	BertCachedModels(BertModel **models, int max);
 extern void BertModelNamePath(const char *name, char *path);
 extern BertModel *BertLoadModelUncached(const char *name);
 
-/* mapping.c */
+/* sigbus_guard.c */
 extern void BertMappingRegister(BertMapping *mapping);
 extern void BertMappingUnregister(BertMapping *mapping);
 extern void BertMappingCheck(const struct BertModel *model);

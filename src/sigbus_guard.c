@@ -1,5 +1,5 @@
 /*
- * mapping.c
+ * sigbus_guard.c
  *		Guard against model files that shrink under their memory mapping.
  *
  * F32 weights are read straight from a read-only shared mapping of
