@@ -87,6 +87,18 @@ errmsg(const char *fmt,...)
 	return 0;
 }
 
+/* elog()'s message */
+int
+errmsg_internal(const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(report_message, sizeof(report_message), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
 int
 errdetail(const char *fmt,...)
 {

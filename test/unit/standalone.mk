@@ -11,7 +11,7 @@
 
 STANDALONE_BUILD = test/unit/build
 STANDALONE_PGLIB = $(shell d=$$($(PG_CONFIG) --pkglibdir); [ -f $$d/libpgcommon.a ] || d=$$($(PG_CONFIG) --libdir); echo $$d)
-STANDALONE_CFLAGS = -std=gnu99 -O2 -g -fopenmp-simd -Wall -Wextra \
+STANDALONE_CFLAGS = -std=gnu99 -D_GNU_SOURCE -O2 -g -fopenmp-simd -Wall -Wextra \
 	-isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc -Itest/unit
 STANDALONE_FE = src/json.c src/config.c src/safetensors.c src/tokenizer.c \
 	src/optim.c src/train.c src/train_data.c src/train_ops.c src/train_params.c \
