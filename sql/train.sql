@@ -210,6 +210,11 @@ SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{a,NUL
 SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT NULL::text[], '{O}'::text[]$$);
 SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{a,b}'::text[], '{O,O}'::text[]$$);
 SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{}'::text[], '{}'::text[]$$);
+-- words and tags must be text[]: other types are refused, never read as arrays
+SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{a,b}'::text[], '{1,2}'::int[]$$);
+SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT 12345678901::int8, '{A}'::text[]$$);
+SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT 'a b'::text, '{A}'::text[]$$);
+SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{a,b}'::varchar[], '{A,B}'::name[]$$);
 SELECT * FROM bert_pretrain('x', 'bert-tiny-random-pretrain', $$SELECT 'Just one sentence here'$$);
 -- writing models is for superusers and members of pg_write_server_files,
 -- and the training query runs with the caller's privileges

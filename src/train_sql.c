@@ -331,6 +331,14 @@ check_destination(TrainRun *run)
 				 errhint(S_ISDIR(st.st_mode)
 						 ? "Choose another name, or pass replace => true to replace the model."
 						 : "Choose another name.")));
+	/* replace only what is a model: a directory with a config.json */
+	if (run->opt.replace && lstat(run->path, &st) == 0 &&
+		access(psprintf("%s/config.json", run->path), F_OK) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("\"%s\" in bert.model_dir is not a model", run->name),
+				 errdetail("The directory has no config.json, so replace => true does not replace it."),
+				 errhint("Choose another name.")));
 }
 
 /* Reads bert.model_dir/<base>/config.json again, as a tree. */
@@ -818,6 +826,14 @@ token_row(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
 		bool		isnull;
 		Datum		d = SPI_getbinval(tuple, desc, cols[c], &isnull);
 
+		if (SPI_gettypeid(desc, cols[c]) != TEXTARRAYOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s: the %s column of training_data must be text[], not %s",
+							run->function, c == 0 ? "words" : "tags",
+							format_type_be(SPI_gettypeid(desc, cols[c]))),
+					 errdetail("Each row gives the words of a text and one tag per word, both as text[]."),
+					 errhint("Cast the column to text[] in the training query.")));
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1392,9 +1408,19 @@ write_model(TrainRun *run)
 	else
 	{
 		/* swap the directories, then remove the old model (now at tmp) */
+		const char *error;
+
 		if (renameat2(AT_FDCWD, run->tmp, AT_FDCWD, run->path, RENAME_EXCHANGE) != 0)
 			check_io(run, psprintf("could not replace \"%s\": %m", run->path));
-		check_io(run, BertRemoveTree(run->tmp));
+		/* the new model is in place: failing to remove the old one is no error */
+		error = BertRemoveTree(run->tmp);
+		if (error)
+			ereport(WARNING,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("%s: could not remove the replaced model \"%s\"",
+							run->function, run->name),
+					 errdetail("%s", error),
+					 errhint("Remove the directory \"%s\" by hand.", run->tmp)));
 	}
 	check_io(run, BertFsyncPath(run->root));
 }

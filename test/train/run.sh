@@ -123,6 +123,34 @@ else
 	kill $bg 2>/dev/null
 fi
 rm -f "$log"
+# 4. replace => true replaces models only, and a replaced model that cannot
+#    be removed leaves the new one in place with a WARNING, not an ERROR
+mkdir -p "$M/not-a-model" && chown postgres "$M/not-a-model"
+if out=$(q -c "SELECT count(*) FROM bert_finetune('not-a-model', 'bert-tiny-random-cls',
+	'golden_cls', epochs => 1, replace => true)" 2>&1); then
+	bad "a directory without config.json was replaced: $out"
+elif [[ $out == *"is not a model"* ]] && [ -d "$M/not-a-model" ]; then
+	ok "replace => true refuses a directory that is not a model"
+else
+	bad "replace => true on a directory that is not a model: $out"
+fi
+rmdir "$M/not-a-model"
+cp -r "$M/bert-tiny-random-cls" "$M/read-only-model" && chown -R postgres "$M/read-only-model" &&
+	chmod 555 "$M/read-only-model"
+out=$(PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -c "SELECT count(*) FROM
+	bert_finetune('read-only-model', 'bert-tiny-random-cls', 'golden_cls', epochs => 1,
+	replace => true)" 2>&1)
+rc=$?
+labels=$(q -c "SELECT bert_sentiment('fine', 'read-only-model') IN ('negative', 'neutral', 'positive')")
+if [ $rc = 0 ] && [[ $out == *"could not remove the replaced model"* ]] && [ "$labels" = t ] &&
+	! cmp -s "$M/read-only-model/model.safetensors" "$M/bert-tiny-random-cls/model.safetensors"; then
+	ok "an old model that cannot be removed: the new one is in place, with a WARNING"
+else
+	bad "replacing a model that cannot be removed: rc $rc, $out"
+fi
+chmod -R u+w "$M"
+rm -rf "$M/read-only-model" "$M"/.bert-training-*
+
 n=$(q -c "SELECT count(*) FROM bert_training_progress()")
 [ "$n" = 0 ] && ok "no run in progress afterwards" || bad "$n runs still listed"
 
