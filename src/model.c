@@ -141,10 +141,15 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 	return fd;
 }
 
-/* Reads a whole JSON file and parses it; NULL if absent and !required. */
+/*
+ * Reads a whole file of the model directory (at most BERT_MAX_JSON_FILE
+ * bytes): with text_out, returns NULL and its text in *text_out (length
+ * *len_out), as for vocab.txt; else parses it as JSON.  NULL if absent and
+ * !required.
+ */
 static BertJson *
-read_json(ModelLoad *ld, const char *name, bool required, char **text_out,
-		  size_t *len_out)
+read_model_file(ModelLoad *ld, const char *name, bool required,
+				char **text_out, size_t *len_out)
 {
 	struct stat st;
 	char	   *text;
@@ -482,7 +487,7 @@ load_tokenizer(ModelLoad *ld)
 	const char *msg;
 	const char *file;
 
-	read_json(ld, "vocab.txt", false, &vocab_text, &vocab_len);
+	read_model_file(ld, "vocab.txt", false, &vocab_text, &vocab_len);
 	if (vocab_text)
 	{
 		file = "vocab.txt";
@@ -492,7 +497,7 @@ load_tokenizer(ModelLoad *ld)
 	else
 	{
 		file = "tokenizer.json";
-		tokenizer_json = read_json(ld, "tokenizer.json", false, NULL, NULL);
+		tokenizer_json = read_model_file(ld, "tokenizer.json", false, NULL, NULL);
 		if (tokenizer_json == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_FILE),
@@ -503,7 +508,7 @@ load_tokenizer(ModelLoad *ld)
 			corrupt(ld, file, error);
 	}
 
-	tokenizer_config = read_json(ld, "tokenizer_config.json", false, NULL, NULL);
+	tokenizer_config = read_model_file(ld, "tokenizer_config.json", false, NULL, NULL);
 	if (!BertTokenizerOptionsFromJson(tokenizer_json, tokenizer_config, tok,
 									  &model->config, &error))
 		corrupt(ld, "tokenizer_config.json", error);
@@ -524,17 +529,17 @@ load_sentence_transformers(ModelLoad *ld)
 	const char *pooling_path = NULL;
 	char		name[MAXPGPATH];
 
-	root = read_json(ld, "modules.json", false, NULL, NULL);
+	root = read_model_file(ld, "modules.json", false, NULL, NULL);
 	if (root && !BertModulesFromJson(root, &model->config, &pooling_path, &error))
 		corrupt(ld, "modules.json", error);
 	if (pooling_path)
 	{
 		snprintf(name, sizeof(name), "%s/config.json", pooling_path);
-		root = read_json(ld, name, true, NULL, NULL);
+		root = read_model_file(ld, name, true, NULL, NULL);
 		if (!BertPoolingFromJson(root, &model->config, &error))
 			corrupt(ld, name, error);
 	}
-	root = read_json(ld, "sentence_bert_config.json", false, NULL, NULL);
+	root = read_model_file(ld, "sentence_bert_config.json", false, NULL, NULL);
 	if (root && !BertSentenceConfigFromJson(root, &model->config, &error))
 		corrupt(ld, "sentence_bert_config.json", error);
 }
@@ -566,7 +571,7 @@ BertModelLoad(const char *name, const char *path, const char *root)
 	ld.model = model;
 	ld.root = root;
 
-	config = read_json(&ld, "config.json", true, NULL, NULL);
+	config = read_model_file(&ld, "config.json", true, NULL, NULL);
 	if (!BertConfigFromJson(config, &model->config, &error))
 		corrupt(&ld, "config.json", error);
 	ld.prefix = model->config.family == BERT_FAMILY_DISTILBERT ? "distilbert." : "bert.";
