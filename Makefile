@@ -10,6 +10,7 @@ OBJS = \
 	src/config.o \
 	src/decoder.o \
 	src/encoder.o \
+	src/gemm_plan.o \
 	src/guc.o \
 	src/heads.o \
 	src/json.o \
@@ -18,10 +19,11 @@ OBJS = \
 	src/model_cache.o \
 	src/pipelines.o \
 	src/safetensors.o \
-	src/tokenizer.o
+	src/tokenizer.o \
+	src/weight_cache.o
 
-DATA = bert--1.0.sql
-REGRESS = setup tokenizer embed sentiment pipelines settings errors
+DATA = bert--1.0.sql bert--1.0--1.1.sql
+REGRESS = setup tokenizer embed sentiment pipelines settings errors cache
 REGRESS_OPTS = --load-extension=bert
 
 PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra

@@ -80,7 +80,12 @@ typedef struct BertConfig
 	char		dtype[8];		/* storage dtype of the weights */
 } BertConfig;
 
-/* One encoder layer. */
+/*
+ * One encoder layer.  Each of the six matrices of its linear maps comes
+ * either as stored, *_w (out, in), or as a transposed copy W^T (in, out),
+ * *_wt, prepared in the model's cache file for weight shapes where OpenBLAS
+ * runs faster on it (gemm_plan.c): exactly one of the two is NULL.
+ */
 typedef struct BertLayerWeights
 {
 	const float *query_w;		/* (hidden, hidden) */
@@ -99,6 +104,13 @@ typedef struct BertLayerWeights
 	const float *out_b;			/* (hidden) */
 	const float *out_ln_g;		/* (hidden) */
 	const float *out_ln_b;		/* (hidden) */
+
+	const float *query_wt;		/* (hidden, hidden) W^T or NULL */
+	const float *key_wt;		/* (hidden, hidden) */
+	const float *value_wt;		/* (hidden, hidden) */
+	const float *attn_out_wt;	/* (hidden, hidden) */
+	const float *inter_wt;		/* (hidden, intermediate) */
+	const float *out_wt;		/* (intermediate, hidden) */
 } BertLayerWeights;
 
 typedef struct BertWeights
@@ -128,6 +140,9 @@ typedef struct BertWeights
 	const float *nsp_b;			/* (2) */
 	const float *qa_w;			/* (2, hidden) */
 	const float *qa_b;			/* (2) */
+
+	/* how the layer products call OpenBLAS (gemm_plan.h) */
+	const struct BertGemmPlan *gemm_plan;
 } BertWeights;
 
 /*
@@ -166,7 +181,16 @@ typedef struct BertMapping
 	void	   *base;
 	size_t		length;
 	volatile sig_atomic_t faulted;	/* shrank under the mapping (mapping.c) */
+	volatile sig_atomic_t *also_faulted;	/* flagged with it, or NULL */
 } BertMapping;
+
+/* Where a model's weights are read from (bert_models().weights). */
+typedef enum BertWeightsCopy
+{
+	BERT_WEIGHTS_MODEL_FILE,	/* F32, in place in model.safetensors */
+	BERT_WEIGHTS_SHARED_CACHE,	/* prepared cache file, mapped shared */
+	BERT_WEIGHTS_PRIVATE		/* upcast into this backend's memory */
+} BertWeightsCopy;
 
 /* A loaded model directory. */
 typedef struct BertModel
@@ -181,6 +205,13 @@ typedef struct BertModel
 	size_t		file_bytes;		/* size of model.safetensors */
 	size_t		converted_bytes;	/* private copies (F16/BF16 upcast) */
 	double		load_ms;
+
+	/* the prepared copy (weight_cache.c) */
+	BertWeightsCopy weights_copy;
+	size_t		shared_bytes;	/* weights read from shared mappings */
+	BertMapping cache_mapping;	/* the cache file; base NULL if none */
+	char	   *cache_file;		/* its path, or NULL */
+	struct BertPrepared *prepared;	/* weight_cache.c's state, or NULL */
 	void	   *memory;			/* MemoryContext owning all of it */
 } BertModel;
 
@@ -193,12 +224,15 @@ extern char *bert_ner_model;
 extern char *bert_qa_model;
 extern int	bert_max_length;
 extern int	bert_threads;
+extern char *bert_cache_dir;
+extern int	bert_gemm_strategy;
 extern void BertGucInit(void);
 
 /* mapping.c */
 extern void BertMappingRegister(BertMapping *mapping);
 extern void BertMappingUnregister(BertMapping *mapping);
 extern void BertMappingCheck(const struct BertModel *model);
+extern void BertMappingRelease(void *arg);
 
 /* model.c */
 extern BertModel *BertModelLoad(const char *name, const char *path,
@@ -213,6 +247,7 @@ extern int	BertCachedModels(BertModel **models, int max);
 extern void BertBlasEnsureLoaded(void);
 extern void BertBlasSetThreads(int threads);
 extern const char *BertBlasCoreName(void);
+extern const char *BertBlasConfig(void);
 extern void BertSgemm(int trans_b, int m, int n, int k, float alpha,
 					  const float *a, int lda, const float *b, int ldb,
 					  float beta, float *c, int ldc);

@@ -36,6 +36,7 @@ static void *blas_handle = NULL;
 static sgemm_fn blas_sgemm = NULL;
 static set_threads_fn blas_set_threads = NULL;
 static corename_fn blas_corename = NULL;
+static corename_fn blas_config = NULL;
 static int	blas_threads = 1;
 
 /* Opens OpenBLAS with a one-thread pool, or raises an ERROR. */
@@ -64,6 +65,7 @@ BertBlasEnsureLoaded(void)
 	blas_sgemm = (sgemm_fn) dlsym(blas_handle, "cblas_sgemm");
 	blas_set_threads = (set_threads_fn) dlsym(blas_handle, "openblas_set_num_threads");
 	blas_corename = (corename_fn) dlsym(blas_handle, "openblas_get_corename");
+	blas_config = (corename_fn) dlsym(blas_handle, "openblas_get_config");
 	if (blas_sgemm == NULL || blas_set_threads == NULL)
 	{
 		dlclose(blas_handle);
@@ -96,6 +98,14 @@ BertBlasCoreName(void)
 {
 	BertBlasEnsureLoaded();
 	return blas_corename ? blas_corename() : "unknown";
+}
+
+/* OpenBLAS's build description ("OpenBLAS 0.3.21 DYNAMIC_ARCH ..."). */
+const char *
+BertBlasConfig(void)
+{
+	BertBlasEnsureLoaded();
+	return blas_config ? blas_config() : "unknown";
 }
 
 /*

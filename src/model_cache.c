@@ -22,6 +22,7 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
+#include "weight_cache.h"
 
 #define BERT_MAX_CACHED_MODELS 8
 #define BERT_MAX_MODEL_NAME 255
@@ -197,7 +198,7 @@ BertGetModel(const char *name, const char *setting)
 		if (e->model == NULL || strcmp(e->path, path) != 0)
 			continue;
 		if (!e->model->mapping.faulted && read_identity(path, ids) &&
-			same_identity(ids, e->ids))
+			same_identity(ids, e->ids) && BertPreparedUnchanged(e->model))
 		{
 			e->last_used = ++use_counter;
 			return e->model;
