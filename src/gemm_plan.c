@@ -16,11 +16,17 @@
  *
  *	- measured: when the model's prepared copy is built (weight_cache.c),
  *	  BertGemmPlanMeasure() times the four strategies on each layer weight
- *	  shape at 12 and 32 rows, on scratch matrices, with the CPU-time clock
- *	  of the thread (a busy machine preempts, but does not lengthen that).
- *	  The plan is kept in the cache file, so every backend and parallel
- *	  worker uses the same plan and computes the same bits; it is made again
- *	  when the CPU, the OpenBLAS core or the library changes.
+ *	  shape at 12 and 32 rows, on scratch matrices (a slice of the columns
+ *	  of large ones), with the CPU-time clock of the thread (a busy machine
+ *	  preempts, but does not lengthen that), best of up to three rounds.  A
+ *	  shape takes the transposed layout where it wins (by 10% for F32
+ *	  weights, for which it is an extra copy), and each row bucket the
+ *	  faster of tiles and one call, the prior rule's choice unless the
+ *	  other is 5% faster.  Products of more than 48 rows are one call: there
+ *	  OpenBLAS packs the weights anyway.  The plan is kept in the cache
+ *	  file, so every backend and parallel worker uses the same plan and
+ *	  computes the same bits; it is made again when the CPU, the OpenBLAS
+ *	  core or the library changes, or when the file is deleted.
  *	- prior: without a cache file (bert.cache_dir = '', or not writable)
  *	  nothing measured can be shared, and each backend must still compute
  *	  what the others do, so the plan follows the core name alone: tiles on
@@ -49,6 +55,7 @@
 #define MEASURE_ROUNDS 3
 #define MEASURE_MAX_WEIGHTS (512 * 1024)	/* floats of W timed per shape */
 #define KN_MARGIN 0.9			/* an extra transposed copy must save 10% */
+#define PRIOR_MARGIN 0.95		/* leaving the prior rule must save 5% */
 
 static const int bucket_rows[BERT_GEMM_BUCKETS] = BERT_GEMM_BUCKET_ROWS;
 static const int measured_rows[2] = {12, 32};
@@ -306,7 +313,11 @@ measure_shape(BertGemmShapePlan *sp, bool transpose_free)
 			sp->gflops[b] = 0;
 			continue;
 		}
-		sp->strategy[b] = best[mb][tiled] < best[mb][one] ? tiled : one;
+		/* the prior rule's choice stands unless the other is 5% faster */
+		if (prior_strategy(measured_rows[mb], in, out) == BERT_GEMM_NT_TILED)
+			sp->strategy[b] = best[mb][one] < best[mb][tiled] * PRIOR_MARGIN ? one : tiled;
+		else
+			sp->strategy[b] = best[mb][tiled] < best[mb][one] * PRIOR_MARGIN ? tiled : one;
 		sp->gflops[b] = (float) (2.0 * measured_rows[mb] * in * out /
 								 Max(best[mb][sp->strategy[b]], 1e-9) / 1e9);
 	}

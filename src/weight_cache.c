@@ -903,6 +903,7 @@ build(const char *dir, const char *base, const char *path, PrepExpect *ex,
 	BertPrepared *prep;
 	volatile bool written = false;
 	bool		transpose_free = true;
+	MemoryContext build_cxt;
 
 	if (!ensure_dir(dir, err))
 		return NULL;
@@ -937,9 +938,14 @@ build(const char *dir, const char *base, const char *path, PrepExpect *ex,
 	}
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, MyProcPid);
+	build_cxt = AllocSetContextCreate(CurrentMemoryContext, "bert cache build",
+									  ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
+		MemoryContext old = MemoryContextSwitchTo(build_cxt);
+
 		written = write_file(tmp, ex, plan, err);
+		MemoryContextSwitchTo(old);
 		/* the source shrank under the conversion: do not keep zeros */
 		if (written && ex->model->mapping.faulted)
 		{
@@ -962,6 +968,7 @@ build(const char *dir, const char *base, const char *path, PrepExpect *ex,
 			CloseTransientFile(lock_fd);
 	}
 	PG_END_TRY();
+	MemoryContextDelete(build_cxt);
 	if (!written)
 		return NULL;
 	fsync_dir(dir);
