@@ -15,6 +15,10 @@
   mkmodel.py labels DIR LABEL...
       Write DIR/config.json.new: DIR/config.json with id2label / label2id
       replaced by LABEL... (the file is renamed over config.json by the caller).
+  mkmodel.py negate DIR
+      Write DIR/model.safetensors.new: DIR/model.safetensors with the sign of
+      every weight flipped (same header, same size, same dtypes: another
+      model of the same shapes; renamed over model.safetensors by the caller).
 """
 import json
 import os
@@ -110,6 +114,29 @@ def relabel(d, labels):
     os.chmod(path + ".new", 0o644)
 
 
+def negate(d):
+    path = os.path.join(d, "model.safetensors")
+    with open(path, "rb") as f:
+        raw = f.read()
+    hlen = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + hlen])
+    data = bytearray(raw[8 + hlen:])
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        size = {"F32": 4, "F16": 2, "BF16": 2}.get(t["dtype"])
+        if size is None:
+            continue
+        b, e = t["data_offsets"]
+        # the sign bit is the top bit of each little-endian value's last byte
+        for i in range(b + size - 1, e, size):
+            data[i] ^= 0x80
+    with open(path + ".new", "wb") as f:
+        f.write(raw[:8 + hlen])
+        f.write(data)
+    os.chmod(path + ".new", 0o644)
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "long":
         long_model(argv[2], argv[3], int(argv[4]))
@@ -117,6 +144,8 @@ def main(argv):
         cased_model(argv[2], argv[3])
     elif len(argv) >= 4 and argv[1] == "labels":
         relabel(argv[2], argv[3:])
+    elif len(argv) == 3 and argv[1] == "negate":
+        negate(argv[2])
     else:
         sys.stderr.write(__doc__)
         return 2

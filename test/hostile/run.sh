@@ -8,6 +8,10 @@
 #   filesystem  model files deleted, replaced, truncated, overwritten,
 #             unreadable or linked outside bert.model_dir while a backend
 #             holds the model in its cache
+#   cache     the shared prepared copies of bert.cache_dir: stale, truncated,
+#             garbage, rewritten while mapped or during a call, unwritable
+#             directory, full disk, 8 backends loading a new model at once,
+#             private memory per backend
 # Every case asserts an ERROR with a clear message or a defined result, and
 # prints PASS/FAIL with the figure or error it saw.  The last line is
 # "hostile: N passed, M failed"; the exit status is non-zero when M > 0.
@@ -79,7 +83,7 @@ done
 
 SUMMARY=()
 START_MS=$(now_ms)
-for group in ${HOSTILE_GROUPS:-text encoding cancel filesystem}; do
+for group in ${HOSTILE_GROUPS:-text encoding cancel filesystem cache}; do
 	t0=$(now_ms)
 	source "$HERE/$group.sh"
 	"group_$group"
