@@ -16,13 +16,15 @@
  *
  *	- measured: when the model's prepared copy is built (weight_cache.c),
  *	  BertGemmPlanMeasure() times the four strategies on each layer weight
- *	  shape at 12 and 32 rows, on scratch matrices (a slice of the columns
- *	  of large ones), with the CPU-time clock of the thread (a busy machine
- *	  preempts, but does not lengthen that), best of up to three rounds.  A
- *	  shape takes the transposed layout where it wins (by 10% for F32
- *	  weights, for which it is an extra copy), and each row bucket the
- *	  faster of tiles and one call, the prior rule's choice unless the
- *	  other is 5% faster.  Products of more than 48 rows are one call: there
+ *	  shape at 12 and 32 rows (32 only for matrices over 1M weights), on
+ *	  scratch matrices of the full size (evicted from the caches before each
+ *	  product when the model's layer weights exceed 32 MB, as they then
+ *	  come from memory in a forward pass), with the CPU-time clock of the
+ *	  thread (a busy machine preempts, but does not lengthen that), best of
+ *	  up to three rounds.  A shape takes the transposed layout where it
+ *	  wins (by 10% for F32 weights, for which it is an extra copy), and
+ *	  each row bucket the faster of tiles and one call, the prior rule's
+ *	  choice unless the other is 10% faster.  Products of more than 48 rows are one call: there
  *	  OpenBLAS packs the weights anyway.  The plan is kept in the cache
  *	  file, so every backend and parallel worker uses the same plan and
  *	  computes the same bits; it is made again when the CPU, the OpenBLAS
@@ -53,9 +55,12 @@
 #define SMALL_KERNEL_MNK 1000000	/* OpenBLAS small-matrix kernel bound */
 #define MEASURE_BUDGET_S 0.003		/* CPU per shape, past the first round */
 #define MEASURE_ROUNDS 3
-#define MEASURE_MAX_WEIGHTS (512 * 1024)	/* floats of W timed per shape */
+#define MEASURE_SLICE_WEIGHTS (4 * 1024 * 1024)	/* weights of W timed, at most */
+#define MEASURE_ONE_COUNT (1024 * 1024)	/* beyond: timed at 32 rows only */
+#define MEASURE_CACHED_BYTES (32 * 1024 * 1024)	/* layer weights beyond:
+												 * timed from memory */
 #define KN_MARGIN 0.9			/* an extra transposed copy must save 10% */
-#define PRIOR_MARGIN 0.95		/* leaving the prior rule must save 5% */
+#define PRIOR_MARGIN 0.9		/* leaving the prior rule must save 10% */
 
 static const int bucket_rows[BERT_GEMM_BUCKETS] = BERT_GEMM_BUCKET_ROWS;
 static const int measured_rows[2] = {12, 32};
@@ -223,32 +228,62 @@ thread_seconds(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Fills n floats with reproducible values in [-scale, scale]. */
+/*
+ * Fills n floats with reproducible values in [-scale, scale]: a block of
+ * pseudo-random ones, repeated (the values only need to be ordinary
+ * floats, not denormals, for the timing).
+ */
 static void
-fill_random(float *p, size_t n, float scale, uint32 *seed)
+fill_values(float *p, size_t n, float scale)
 {
-	for (size_t i = 0; i < n; i++)
+	uint32		seed = 42;
+	size_t		block = Min(n, (size_t) 4096);
+
+	for (size_t i = 0; i < block; i++)
 	{
-		*seed = *seed * 1103515245u + 12345u;
-		p[i] = ((int) ((*seed >> 8) & 0xffff) - 32768) * (scale / 32768.0f);
+		seed = seed * 1103515245u + 12345u;
+		p[i] = ((int) ((seed >> 8) & 0xffff) - 32768) * (scale / 32768.0f);
 	}
+	for (size_t done = block; done < n; done += Min(done, n - done))
+		memcpy(p + done, p, Min(done, n - done) * sizeof(float));
 }
 
 /*
- * Measures and decides one shape (see BertGemmPlanMeasure).  A large W is
- * timed on a slice of its output columns (at most MEASURE_MAX_WEIGHTS
- * weights, a multiple of 32 columns, read with the full matrix's stride):
- * every strategy's cost grows linearly with the columns (tiles are
- * independent calls; one call packs and multiplies column panels), so the
- * slice ranks them as the whole matrix would, at a fraction of the time.
+ * Evicts n bytes at p from every cache level, so that the next product
+ * reads them from memory, as a forward pass over a model larger than the
+ * caches does.  No-op where there is no cache-line flush.
  */
 static void
-measure_shape(BertGemmShapePlan *sp, bool transpose_free)
+evict(const void *p, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	for (size_t off = 0; off < n; off += 64)
+		__builtin_ia32_clflush((const char *) p + off);
+	__builtin_ia32_mfence();
+#else
+	(void) p;
+	(void) n;
+#endif
+}
+
+/*
+ * Measures and decides one shape (see BertGemmPlanMeasure).  The matrices
+ * are full size, so that they come from memory as the model's do (a slice
+ * that fits in cache ranks the strategies otherwise); a W of more than
+ * MEASURE_SLICE_WEIGHTS weights is timed on a slice of its output columns,
+ * read with the full matrix's stride, and one of more than
+ * MEASURE_ONE_COUNT weights at 32 rows only (the shorter bucket then takes
+ * the same choice).  With `cold`, the weights are evicted from the caches
+ * before each timed product.
+ */
+static void
+measure_shape(BertGemmShapePlan *sp, bool transpose_free, bool cold)
 {
 	int			in = sp->in,
 				full = sp->out,
 				out = full,
-				maxm = measured_rows[lengthof(measured_rows) - 1];
+				maxm = measured_rows[lengthof(measured_rows) - 1],
+				first_count = 0;
 	size_t		wn = (size_t) in * full;
 	float	   *w = MemoryContextAllocHuge(CurrentMemoryContext, wn * sizeof(float));
 	float	   *wt = MemoryContextAllocHuge(CurrentMemoryContext, wn * sizeof(float));
@@ -259,16 +294,15 @@ measure_shape(BertGemmShapePlan *sp, bool transpose_free)
 	double		best[lengthof(measured_rows)][BERT_GEMM_NUM_STRATEGIES];
 	double		cost[2] = {0, 0};	/* per row, weights as stored / transposed */
 	double		start = thread_seconds();
-	uint32		seed = 42;
 	bool		kn;
 
-	if ((int64) in * full > MEASURE_MAX_WEIGHTS)
-		out = Min(full, Max(TILE_COLS, MEASURE_MAX_WEIGHTS / in / TILE_COLS * TILE_COLS));
-	/* only what the slice reads: W's first rows, W^T's first columns */
-	fill_random(w, (size_t) out * in, 0.05f, &seed);
-	for (int i = 0; i < in; i++)
-		fill_random(wt + (size_t) i * full, out, 0.05f, &seed);
-	fill_random(x, (size_t) maxm * in, 1.0f, &seed);
+	if ((int64) in * full > MEASURE_SLICE_WEIGHTS)
+		out = Min(full, Max(TILE_COLS, MEASURE_SLICE_WEIGHTS / in / TILE_COLS * TILE_COLS));
+	if ((int64) in * out > MEASURE_ONE_COUNT)
+		first_count = lengthof(measured_rows) - 1;
+	fill_values(w, wn, 0.05f);
+	fill_values(wt, wn, 0.05f);
+	fill_values(x, (size_t) maxm * in, 1.0f);
 	memset(y, 0, (size_t) maxm * out * sizeof(float));
 	for (int b = 0; b < (int) lengthof(measured_rows); b++)
 		for (int s = 0; s < BERT_GEMM_NUM_STRATEGIES; s++)
@@ -280,17 +314,24 @@ measure_shape(BertGemmShapePlan *sp, bool transpose_free)
 		if (round > 0 && thread_seconds() - start > MEASURE_BUDGET_S)
 			break;
 		CHECK_FOR_INTERRUPTS();
-		for (int b = 0; b < (int) lengthof(measured_rows); b++)
+		for (int b = first_count; b < (int) lengthof(measured_rows); b++)
 			for (int s = 0; s < BERT_GEMM_NUM_STRATEGIES; s++)
 			{
-				double		t0 = thread_seconds(),
+				double		t0,
 							t;
 
+				if (cold)
+					evict(is_nn(s) ? wt : w, wn * sizeof(float));
+				t0 = thread_seconds();
 				run_strategy(s, y, x, w, wt, full, measured_rows[b], in, out);
 				t = thread_seconds() - t0;
 				best[b][s] = Min(best[b][s], t);
 			}
 	}
+	/* row counts not timed take the times of the next one, per row */
+	for (int b = first_count - 1; b >= 0; b--)
+		for (int s = 0; s < BERT_GEMM_NUM_STRATEGIES; s++)
+			best[b][s] = best[b + 1][s] * measured_rows[b] / measured_rows[b + 1];
 
 	/* the layout: the better sum, over the row counts, of per-row times */
 	for (int b = 0; b < (int) lengthof(measured_rows); b++)
@@ -313,8 +354,8 @@ measure_shape(BertGemmShapePlan *sp, bool transpose_free)
 			sp->gflops[b] = 0;
 			continue;
 		}
-		/* the prior rule's choice stands unless the other is 5% faster */
-		if (prior_strategy(measured_rows[mb], in, out) == BERT_GEMM_NT_TILED)
+		/* the prior rule's choice stands unless the other is 10% faster */
+		if (prior_strategy(measured_rows[mb], in, full) == BERT_GEMM_NT_TILED)
 			sp->strategy[b] = best[mb][one] < best[mb][tiled] * PRIOR_MARGIN ? one : tiled;
 		else
 			sp->strategy[b] = best[mb][tiled] < best[mb][one] * PRIOR_MARGIN ? tiled : one;
@@ -329,13 +370,14 @@ measure_shape(BertGemmShapePlan *sp, bool transpose_free)
 
 /* Measures every shape of the plan (see gemm_plan.h). */
 void
-BertGemmPlanMeasure(BertGemmPlan *plan, bool transpose_free)
+BertGemmPlanMeasure(BertGemmPlan *plan, bool transpose_free, size_t weight_bytes)
 {
 	double		start = thread_seconds();
 
 	BertBlasSetThreads(1);
 	for (int i = 0; i < plan->num_shapes; i++)
-		measure_shape(&plan->shapes[i], transpose_free);
+		measure_shape(&plan->shapes[i], transpose_free,
+					  weight_bytes > MEASURE_CACHED_BYTES);
 	plan->source = BERT_GEMM_PLAN_MEASURED;
 	plan->measure_ms = (float) ((thread_seconds() - start) * 1000.0);
 }

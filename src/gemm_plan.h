@@ -31,7 +31,8 @@ typedef enum BertGemmStrategy
 /*
  * Row buckets: a product of `rows` rows uses the strategy of the first
  * bucket whose bound is >= rows.  The first two are measured (at 12 and 32
- * rows); longer products are one call, in the shape's layout.
+ * rows, or 32 only for large matrices); longer products are one call, in
+ * the shape's layout.
  */
 #define BERT_GEMM_BUCKETS 4
 #define BERT_GEMM_BUCKET_ROWS {16, 48, 160, INT32_MAX}
@@ -80,13 +81,15 @@ extern void BertGemmPlanInit(BertGemmPlan *plan, const int32_t (*shapes)[2],
 
 /*
  * Times every strategy on each shape of `plan` at the measured row counts
- * and keeps the fastest; chooses the transposed layout for a shape where it
+ * (with the weights coming from memory when the model's layer weights,
+ * `weight_bytes` as F32, exceed the caches) and keeps the fastest; chooses the transposed layout for a shape where it
  * wins, by at least 10% unless `transpose_free` (the weights are converted
  * anyway, so a transposed copy costs nothing more).  Takes 3-4 ms of CPU
- * per shape (large matrices are timed on a slice of their columns).
- * Raises an ERROR only on out-of-memory or cancel.
+ * per shape of a small model, about 10 ms per large shape (BERT-base's
+ * 768 x 3072).  Raises an ERROR only on out-of-memory or cancel.
  */
-extern void BertGemmPlanMeasure(BertGemmPlan *plan, bool transpose_free);
+extern void BertGemmPlanMeasure(BertGemmPlan *plan, bool transpose_free,
+								size_t weight_bytes);
 
 /* True if `plan` is well formed (read from a file). */
 extern bool BertGemmPlanValid(const BertGemmPlan *plan);
