@@ -17,9 +17,9 @@
  *	- measured: when the model's prepared copy is built (weight_cache.c),
  *	  BertGemmPlanMeasure() times the four strategies on each layer weight
  *	  shape at 12 and 32 rows (32 only for matrices over 1M weights), on
- *	  scratch matrices of the full size (evicted from the caches before each
- *	  product when the model's layer weights exceed 32 MB, as they then
- *	  come from memory in a forward pass), with the CPU-time clock of the
+ *	  scratch matrices of the full size, evicted from the caches before each
+ *	  product (as a layer's weights are when its turn comes in a forward
+ *	  pass), with the CPU-time clock of the
  *	  thread (a busy machine preempts, but does not lengthen that), best of
  *	  up to three rounds.  A shape takes the transposed layout where it
  *	  wins (by 10% for F32 weights, for which it is an extra copy), and
@@ -57,8 +57,6 @@
 #define MEASURE_ROUNDS 3
 #define MEASURE_SLICE_WEIGHTS (4 * 1024 * 1024)	/* weights of W timed, at most */
 #define MEASURE_ONE_COUNT (1024 * 1024)	/* beyond: timed at 32 rows only */
-#define MEASURE_CACHED_BYTES (32 * 1024 * 1024)	/* layer weights beyond:
-												 * timed from memory */
 #define KN_MARGIN 0.9			/* an extra transposed copy must save 10% */
 #define PRIOR_MARGIN 0.9		/* leaving the prior rule must save 10% */
 
@@ -250,8 +248,7 @@ fill_values(float *p, size_t n, float scale)
 
 /*
  * Evicts n bytes at p from every cache level, so that the next product
- * reads them from memory, as a forward pass over a model larger than the
- * caches does.  No-op where there is no cache-line flush.
+ * reads them from memory.  No-op where there is no cache-line flush.
  */
 static void
 evict(const void *p, size_t n)
@@ -273,11 +270,13 @@ evict(const void *p, size_t n)
  * MEASURE_SLICE_WEIGHTS weights is timed on a slice of its output columns,
  * read with the full matrix's stride, and one of more than
  * MEASURE_ONE_COUNT weights at 32 rows only (the shorter bucket then takes
- * the same choice).  With `cold`, the weights are evicted from the caches
- * before each timed product.
+ * the same choice).  The weights are evicted from the caches before each
+ * timed product: in a forward pass a layer's weights come back only after
+ * the other layers' (and the rest of the server's work) went through the
+ * caches, and timed warm, some strategies look better than they run.
  */
 static void
-measure_shape(BertGemmShapePlan *sp, bool transpose_free, bool cold)
+measure_shape(BertGemmShapePlan *sp, bool transpose_free)
 {
 	int			in = sp->in,
 				full = sp->out,
@@ -320,8 +319,7 @@ measure_shape(BertGemmShapePlan *sp, bool transpose_free, bool cold)
 				double		t0,
 							t;
 
-				if (cold)
-					evict(is_nn(s) ? wt : w, wn * sizeof(float));
+				evict(is_nn(s) ? wt : w, wn * sizeof(float));
 				t0 = thread_seconds();
 				run_strategy(s, y, x, w, wt, full, measured_rows[b], in, out);
 				t = thread_seconds() - t0;
@@ -370,14 +368,13 @@ measure_shape(BertGemmShapePlan *sp, bool transpose_free, bool cold)
 
 /* Measures every shape of the plan (see gemm_plan.h). */
 void
-BertGemmPlanMeasure(BertGemmPlan *plan, bool transpose_free, size_t weight_bytes)
+BertGemmPlanMeasure(BertGemmPlan *plan, bool transpose_free)
 {
 	double		start = thread_seconds();
 
 	BertBlasSetThreads(1);
 	for (int i = 0; i < plan->num_shapes; i++)
-		measure_shape(&plan->shapes[i], transpose_free,
-					  weight_bytes > MEASURE_CACHED_BYTES);
+		measure_shape(&plan->shapes[i], transpose_free);
 	plan->source = BERT_GEMM_PLAN_MEASURED;
 	plan->measure_ms = (float) ((thread_seconds() - start) * 1000.0);
 }

@@ -930,16 +930,11 @@ build(const char *dir, const char *base, const char *path, PrepExpect *ex,
 	/* measure the plan: a transposed copy is free if all layer weights convert */
 	if (ex->variant == PREP_AUTO)
 	{
-		size_t		weight_bytes = 0;
-
 		for (int i = 0; i < ex->st->num_tensors; i++)
-			if (BertIsLayerLinear(&ex->st->tensors[i]))
-			{
-				weight_bytes += tensor_count(&ex->st->tensors[i]) * sizeof(float);
-				if (!needs_conversion(ex->st, &ex->st->tensors[i]))
-					transpose_free = false;
-			}
-		BertGemmPlanMeasure(plan, transpose_free, weight_bytes);
+			if (BertIsLayerLinear(&ex->st->tensors[i]) &&
+				!needs_conversion(ex->st, &ex->st->tensors[i]))
+				transpose_free = false;
+		BertGemmPlanMeasure(plan, transpose_free);
 	}
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, MyProcPid);
