@@ -34,13 +34,17 @@ SELECT i, bert_embed(g ->> 'text', 'bert-tiny-random-f16') AS e16,
        bert_logits(g ->> 'text', 'bert-tiny-random-cls') AS l
 FROM golden(:'testmodels' || '/golden/bert-tiny-random.jsonl');
 
--- an F32 model is read in place; its cache file holds the measured plan
--- (and, where it won, transposed layer weights)
+-- an F32 model is read in place; it has a cache file only for layer
+-- weights the plan keeps transposed
 SELECT bert_logits('in place', 'bert-tiny-random-cls') IS NOT NULL AS loaded;
 SELECT name, weights IN ('model file', 'shared cache') AS mapped, private_bytes,
-       shared_bytes >= file_bytes * 0.9 AS shared, cache_file IS NOT NULL AS has_cache_file,
+       shared_bytes >= file_bytes * 0.9 AS shared,
+       (cache_file IS NOT NULL) = (weights = 'shared cache') AS file_iff_shared,
+       (cache_file IS NOT NULL) = (gemm_plan ~ ' kn ') AS file_iff_transposed,
        split_part(gemm_plan, ' ', 1) AS plan
 FROM bert_models() WHERE name = 'bert-tiny-random-cls';
+-- the measured plans: one file per set of weight shapes, shared by models
+SELECT count(*) > 0 AS plan_files FROM pg_ls_dir('bert_cache') f WHERE f LIKE '%.plan';
 
 -- a new backend maps the same files: the same plan, the same bits
 \c -

@@ -24,11 +24,13 @@
  *	  up to three rounds.  A shape takes the transposed layout where it
  *	  wins (by 10% for F32 weights, for which it is an extra copy), and
  *	  each row bucket the faster of tiles and one call, the prior rule's
- *	  choice unless the other is 10% faster.  Products of more than 48 rows are one call: there
- *	  OpenBLAS packs the weights anyway.  The plan is kept in the cache
- *	  file, so every backend and parallel worker uses the same plan and
- *	  computes the same bits; it is made again when the CPU, the OpenBLAS
- *	  core or the library changes, or when the file is deleted.
+ *	  choice unless the other is 10% faster.  Products of more than 48
+ *	  rows are one call: there OpenBLAS packs the weights anyway.  The plan
+ *	  is kept in a plan file of bert.cache_dir, one per set of weight
+ *	  shapes, so every backend and parallel worker, and every copy of a
+ *	  model, uses the same plan and computes the same bits; it is made again
+ *	  when the CPU, the OpenBLAS core or the library changes, or when the
+ *	  file is deleted.
  *	- prior: without a cache file (bert.cache_dir = '', or not writable)
  *	  nothing measured can be shared, and each backend must still compute
  *	  what the others do, so the plan follows the core name alone: tiles on
@@ -206,7 +208,16 @@ BertGemmPlanInit(BertGemmPlan *plan, const int32_t (*shapes)[2], int num_shapes,
 
 		if (in <= 0 || out <= 0 || find_shape(plan, in, out) != NULL)
 			continue;
-		sp = &plan->shapes[plan->num_shapes++];
+		/* in order of (in, out), so that a shape set has one form */
+		sp = &plan->shapes[plan->num_shapes];
+		while (sp > plan->shapes &&
+			   (sp[-1].in > in || (sp[-1].in == in && sp[-1].out > out)))
+		{
+			sp[0] = sp[-1];
+			sp--;
+		}
+		plan->num_shapes++;
+		memset(sp, 0, sizeof(*sp));
 		sp->in = in;
 		sp->out = out;
 		sp->transposed = forced != BERT_GEMM_AUTO && is_nn(forced);

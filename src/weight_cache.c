@@ -7,13 +7,17 @@
  * backend costs every connection the full F32 size in private memory
  * (44 MB for a BERT-Mini, 440 MB for a BERT-base), so they are converted
  * once per model file into a cache file that every backend maps read-only:
- * the operating system keeps one copy in its page cache.  The file also
- * holds the model's matrix product plan (gemm_plan.c), measured once for
- * this CPU and OpenBLAS when the file is built, and, for weight shapes where
- * the plan chose it, the layer weights transposed (W^T, in x out).  F32
- * weights as stored are never copied: they are read in place from
- * model.safetensors, so an F32 model's file holds only the plan and any
- * transposed matrices.
+ * the operating system keeps one copy in its page cache.  For weight shapes
+ * where the model's matrix product plan (gemm_plan.c) chose it, the file
+ * holds the layer weights transposed (W^T, in x out).  F32 weights as
+ * stored are never copied: they are read in place from model.safetensors,
+ * so an F32 model has a file only for transposed matrices.
+ *
+ * The plan itself is kept in a plan file of its own ("<hash>.plan"), shared
+ * by every model file with the same layer weight shapes, so that a shape
+ * set is measured once per machine and two copies of a model compute the
+ * same bits; a model file records the plan it was built with and is rebuilt
+ * when that is not the current one.
  *
  * Layout of a cache file (native byte order; built and read on one machine):
  *	 PrepHeader				magic, version, sizes, CRC-32C, the source
@@ -39,7 +43,7 @@
  * Concurrency: the builder holds an exclusive flock() on "<name>.lock"; a
  * backend that finds no valid file takes the lock (waiting, interruptibly,
  * while another builds), looks again, and builds only if there is still
- * none.  So eight backends loading a new model at once convert it once and
+ * none (plan files alike).  So eight backends loading a new model at once convert it once and
  * all map the same file, and so compute the same bits.  Without flock (a
  * file system that refuses it) builders race and the last rename wins;
  * each still maps a complete, valid file.
@@ -151,8 +155,7 @@ typedef struct PrepExpect
 	char		src_path[MAXPGPATH];
 	char		key[PREP_KEY_LEN];
 	PrepVariant variant;
-	BertGemmPlan *plan;			/* forced: the expected one; set from the
-								 * file when it is used */
+	const BertGemmPlan *plan;	/* the plan the file must hold */
 } PrepExpect;
 
 /* Why a file was not used, for the server log. */
@@ -328,7 +331,7 @@ check_file(const PrepHeader *h, const char *table, const struct stat *st,
 		(h->variant == PREP_AUTO && memcmp(h->key, want.key, PREP_KEY_LEN) != 0))
 		return PREP_STALE;
 	if (!BertGemmPlanValid(&h->plan) ||
-		(ex->variant != PREP_AUTO && memcmp(&h->plan, ex->plan, sizeof(BertGemmPlan)) != 0))
+		memcmp(&h->plan, ex->plan, sizeof(BertGemmPlan)) != 0)
 		return PREP_STALE;
 
 	/* the table: inside the file, sorted, every tensor a source tensor */
@@ -471,8 +474,6 @@ try_open(const char *path, const PrepExpect *ex, PrepStatus *status)
 	prep->entries = (PrepEntry *) table;
 	prep->names = table + (size_t) h.num_entries * sizeof(PrepEntry);
 	prep->names_len = h.table_bytes - (size_t) h.num_entries * sizeof(PrepEntry);
-	/* the plan the file was built with */
-	memcpy(ex->plan, &h.plan, sizeof(BertGemmPlan));
 	return prep;
 }
 
@@ -894,7 +895,7 @@ ensure_dir(const char *dir, BuildError *err)
  */
 static BertPrepared *
 build(const char *dir, const char *base, const char *path, PrepExpect *ex,
-	  BertGemmPlan *plan, BuildError *err)
+	  const BertGemmPlan *plan, BuildError *err)
 {
 	char		lock_path[MAXPGPATH];
 	char		tmp[MAXPGPATH];
@@ -902,7 +903,6 @@ build(const char *dir, const char *base, const char *path, PrepExpect *ex,
 	PrepStatus	status;
 	BertPrepared *prep;
 	volatile bool written = false;
-	bool		transpose_free = true;
 	MemoryContext build_cxt;
 
 	if (!ensure_dir(dir, err))
@@ -926,16 +926,6 @@ build(const char *dir, const char *base, const char *path, PrepExpect *ex,
 						path, ex->model->name)));
 	if (lock_fd >= 0)
 		remove_stale_temps(dir, base);
-
-	/* measure the plan: a transposed copy is free if all layer weights convert */
-	if (ex->variant == PREP_AUTO)
-	{
-		for (int i = 0; i < ex->st->num_tensors; i++)
-			if (BertIsLayerLinear(&ex->st->tensors[i]) &&
-				!needs_conversion(ex->st, &ex->st->tensors[i]))
-				transpose_free = false;
-		BertGemmPlanMeasure(plan, transpose_free);
-	}
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, MyProcPid);
 	build_cxt = AllocSetContextCreate(CurrentMemoryContext, "bert cache build",
@@ -982,6 +972,166 @@ build(const char *dir, const char *base, const char *path, PrepExpect *ex,
 	return prep;
 }
 
+/* --------------------------------------------------------------- plans */
+
+#define PLAN_MAGIC "BERTPLAN"
+
+/*
+ * A measured plan, in bert.cache_dir/<hash>.plan, shared by every model
+ * file with the same layer weight shapes on this machine: a shape set is
+ * measured once, and two copies of a model compute the same bits.  Named
+ * after a hash of its key (CPU, OpenBLAS core and build), whether a
+ * transposed copy is free, and the shapes; all are checked when read.
+ */
+typedef struct PlanFile
+{
+	char		magic[8];		/* PLAN_MAGIC, no NUL */
+	uint32		version;		/* PREP_VERSION */
+	uint32		crc;			/* CRC-32C of the struct, this field 0 */
+	char		key[PREP_KEY_LEN];
+	uint32		transpose_free;
+	uint32		reserved;
+	BertGemmPlan plan;			/* measured */
+} PlanFile;
+
+static uint32
+plan_file_crc(const PlanFile *pf)
+{
+	PlanFile	copy = *pf;
+	pg_crc32c	crc;
+
+	copy.crc = 0;
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &copy, sizeof(copy));
+	FIN_CRC32C(crc);
+	return crc;
+}
+
+/* Whether two plans are for the same shapes, in the same order. */
+static bool
+same_shapes(const BertGemmPlan *a, const BertGemmPlan *b)
+{
+	if (a->num_shapes != b->num_shapes)
+		return false;
+	for (int i = 0; i < a->num_shapes; i++)
+		if (a->shapes[i].in != b->shapes[i].in || a->shapes[i].out != b->shapes[i].out)
+			return false;
+	return true;
+}
+
+/* Reads the plan file at `path` into *plan if it is valid for `want`. */
+static bool
+read_plan_file(const char *path, const PlanFile *want, BertGemmPlan *plan)
+{
+	PlanFile	pf;
+	struct stat st;
+	int			fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
+	bool		ok;
+
+	if (fd < 0)
+		return false;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		st.st_size == (off_t) sizeof(pf) && read_at(fd, &pf, sizeof(pf), 0);
+	CloseTransientFile(fd);
+	if (!ok || memcmp(pf.magic, PLAN_MAGIC, 8) != 0 || pf.version != PREP_VERSION ||
+		pf.crc != plan_file_crc(&pf) || memcmp(pf.key, want->key, PREP_KEY_LEN) != 0 ||
+		pf.transpose_free != want->transpose_free ||
+		pf.plan.source != BERT_GEMM_PLAN_MEASURED || !BertGemmPlanValid(&pf.plan) ||
+		!same_shapes(&pf.plan, &want->plan))
+		return false;
+	*plan = pf.plan;
+	return true;
+}
+
+/*
+ * Sets *plan (initialised with the model's shapes) to the plan measured on
+ * this machine for those shapes: from its plan file, or measured now (under
+ * the file's lock, so that concurrent first loads measure once) and written
+ * there.  False with *err when it cannot be written: a plan not shared must
+ * not be used.
+ */
+static bool
+shared_plan(const char *dir, const char *key, bool transpose_free,
+			BertGemmPlan *plan, BuildError *err)
+{
+	PlanFile	want;
+	StringInfoData id;
+	char		path[MAXPGPATH];
+	char		tmp[MAXPGPATH];
+	char		lock_path[MAXPGPATH];
+	int			lock_fd,
+				fd;
+	bool		ok = false;
+	Writer		w = {0};
+
+	memset(&want, 0, sizeof(want));
+	memcpy(want.magic, PLAN_MAGIC, 8);
+	want.version = PREP_VERSION;
+	memcpy(want.key, key, PREP_KEY_LEN);
+	want.transpose_free = transpose_free;
+	want.plan = *plan;
+	initStringInfo(&id);
+	appendStringInfo(&id, "%s|%d", key, (int) transpose_free);
+	for (int i = 0; i < plan->num_shapes; i++)
+		appendStringInfo(&id, "|%d,%d", plan->shapes[i].in, plan->shapes[i].out);
+	snprintf(path, sizeof(path), "%s/%016llx.plan", dir,
+			 (unsigned long long) hash_bytes_extended((const unsigned char *) id.data, id.len, 0));
+	if (read_plan_file(path, &want, plan))
+		return true;
+
+	if (!ensure_dir(dir, err))
+		return false;
+	snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+	lock_fd = take_lock(lock_path, err);
+	if (lock_fd == -1)
+		return false;
+	if (read_plan_file(path, &want, plan))
+	{
+		if (lock_fd >= 0)
+			CloseTransientFile(lock_fd);
+		return true;
+	}
+	BertGemmPlanMeasure(plan, transpose_free);
+	want.plan = *plan;
+	want.crc = plan_file_crc(&want);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, MyProcPid);
+	(void) unlink(tmp);
+	fd = OpenTransientFilePerm(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
+							   pg_file_create_mode);
+	if (fd < 0)
+	{
+		err->what = "could not create";
+		err->save_errno = errno;
+	}
+	else
+	{
+		w.fd = fd;
+		w.err = err;
+		ok = write_all(&w, (const char *) &want, sizeof(want));
+		if (ok && pg_fsync(fd) != 0)
+		{
+			err->what = "could not fsync";
+			err->save_errno = errno;
+			ok = false;
+		}
+		CloseTransientFile(fd);
+		if (ok && rename(tmp, path) != 0)
+		{
+			err->what = "could not rename";
+			err->save_errno = errno;
+			ok = false;
+		}
+		if (!ok)
+			(void) unlink(tmp);
+		else
+			fsync_dir(dir);
+	}
+	if (lock_fd >= 0)
+		CloseTransientFile(lock_fd);
+	return ok;
+}
+
 /* ---------------------------------------------------------------- open */
 
 /* Opens or builds the prepared copy (see weight_cache.h). */
@@ -992,6 +1142,8 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 	int32_t		(*shapes)[2] = palloc(sizeof(*shapes) * Max(st->num_tensors, 1));
 	int			num_shapes = 0;
 	bool		converts = false;
+	bool		transpose_free = true;
+	bool		transposes = false;
 	PrepExpect	ex;
 	BertGemmPlan expected;
 	char		dir[MAXPGPATH];
@@ -1012,6 +1164,8 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 			shapes[num_shapes][0] = (int32_t) t->shape[0];
 			shapes[num_shapes][1] = (int32_t) t->shape[1];
 			num_shapes++;
+			/* a transposed copy is free when the weights convert anyway */
+			transpose_free &= needs_conversion(st, t);
 		}
 		converts |= needs_conversion(st, t);
 	}
@@ -1052,8 +1206,16 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 		err.save_errno = ENAMETOOLONG;
 		prep = NULL;
 	}
+	else if (ex.variant == PREP_AUTO &&
+			 !shared_plan(dir, ex.key, transpose_free, plan, &err))
+		prep = NULL;
 	else
 	{
+		/* F32 weights kept as stored need no file: the plan file holds the plan */
+		for (int i = 0; i < plan->num_shapes; i++)
+			transposes |= plan->shapes[i].transposed;
+		if (!converts && !transposes)
+			return NULL;
 		snprintf(path, sizeof(path), "%s/%s", dir, base);
 		prep = try_open(path, &ex, &status);
 		if (prep == NULL)
