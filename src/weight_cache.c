@@ -890,6 +890,21 @@ ensure_dir(const char *dir, BuildError *err)
 }
 
 /*
+ * Creates `dir` if missing and takes the build lock of the file `path` in
+ * it (take_lock(); -1 with *err when either fails).
+ */
+static int
+lock_in_dir(const char *dir, const char *path, BuildError *err)
+{
+	char		lock_path[MAXPGPATH];
+
+	if (!ensure_dir(dir, err))
+		return -1;
+	snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+	return take_lock(lock_path, err);
+}
+
+/*
  * Builds the cache file at `path` (dir/base) unless, once the build lock is
  * held, a valid one is there; returns it mapped, or NULL with *err.
  */
@@ -897,7 +912,6 @@ static BertPrepared *
 build(const char *dir, const char *base, const char *path, PrepExpect *ex,
 	  const BertGemmPlan *plan, BuildError *err)
 {
-	char		lock_path[MAXPGPATH];
 	char		tmp[MAXPGPATH];
 	int			lock_fd;
 	PrepStatus	status;
@@ -905,10 +919,7 @@ build(const char *dir, const char *base, const char *path, PrepExpect *ex,
 	volatile bool written = false;
 	MemoryContext build_cxt;
 
-	if (!ensure_dir(dir, err))
-		return NULL;
-	snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
-	lock_fd = take_lock(lock_path, err);
+	lock_fd = lock_in_dir(dir, path, err);
 	if (lock_fd == -1)
 		return NULL;
 
@@ -1058,7 +1069,6 @@ shared_plan(const char *dir, const char *key, bool transpose_free,
 	StringInfoData id;
 	char		path[MAXPGPATH];
 	char		tmp[MAXPGPATH];
-	char		lock_path[MAXPGPATH];
 	int			lock_fd,
 				fd;
 	bool		ok = false;
@@ -1079,10 +1089,7 @@ shared_plan(const char *dir, const char *key, bool transpose_free,
 	if (read_plan_file(path, &want, plan))
 		return true;
 
-	if (!ensure_dir(dir, err))
-		return false;
-	snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
-	lock_fd = take_lock(lock_path, err);
+	lock_fd = lock_in_dir(dir, path, err);
 	if (lock_fd == -1)
 		return false;
 	if (read_plan_file(path, &want, plan))
