@@ -13,6 +13,7 @@ OBJS = \
 	src/config.o \
 	src/decoder.o \
 	src/encoder.o \
+	src/gemm_plan.o \
 	src/guc.o \
 	src/heads.o \
 	src/json.o \
@@ -34,10 +35,11 @@ OBJS = \
 	src/train_data.o \
 	src/train_ops.o \
 	src/train_params.o \
-	src/train_sql.o
+	src/train_sql.o \
+	src/weight_cache.o
 
 DATA = bert--1.0.sql bert--1.0--1.1.sql
-REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors volatility pairs batching train
+REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors volatility pairs batching train cache
 REGRESS_OPTS = --load-extension=bert
 
 PG_CFLAGS = -O3 -fopenmp-simd -Wall -Wextra

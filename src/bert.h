@@ -88,7 +88,12 @@ typedef struct BertConfig
 	char		dtype[8];		/* storage dtype of the weights */
 } BertConfig;
 
-/* One encoder layer. */
+/*
+ * One encoder layer.  Each of the six matrices of its linear maps comes
+ * either as stored, *_w (out, in), or as a transposed copy W^T (in, out),
+ * *_wt, prepared in the model's cache file for weight shapes where OpenBLAS
+ * runs faster on it (gemm_plan.c): exactly one of the two is NULL.
+ */
 typedef struct BertLayerWeights
 {
 	const float *query_w;		/* (hidden, hidden) */
@@ -107,6 +112,13 @@ typedef struct BertLayerWeights
 	const float *out_b;			/* (hidden) */
 	const float *out_ln_g;		/* (hidden) */
 	const float *out_ln_b;		/* (hidden) */
+
+	const float *query_wt;		/* (hidden, hidden) W^T or NULL */
+	const float *key_wt;		/* (hidden, hidden) */
+	const float *value_wt;		/* (hidden, hidden) */
+	const float *attn_out_wt;	/* (hidden, hidden) */
+	const float *inter_wt;		/* (hidden, intermediate) */
+	const float *out_wt;		/* (intermediate, hidden) */
 } BertLayerWeights;
 
 typedef struct BertWeights
@@ -136,6 +148,9 @@ typedef struct BertWeights
 	const float *nsp_b;			/* (2) */
 	const float *qa_w;			/* (2, hidden) */
 	const float *qa_b;			/* (2) */
+
+	/* how the layer products call OpenBLAS (gemm_plan.h) */
+	const struct BertGemmPlan *gemm_plan;
 } BertWeights;
 
 /*
@@ -174,6 +189,7 @@ typedef struct BertMapping
 	void	   *base;
 	size_t		length;
 	volatile sig_atomic_t faulted;	/* shrank under the mapping (sigbus_guard.c) */
+	volatile sig_atomic_t *also_faulted;	/* flagged with it, or NULL */
 } BertMapping;
 
 /*
@@ -198,6 +214,14 @@ typedef struct BertWatchedFile
 	BertFileIdentity id;		/* as it was when read */
 } BertWatchedFile;
 
+/* Where a model's weights are read from (bert_models().weights). */
+typedef enum BertWeightsCopy
+{
+	BERT_WEIGHTS_MODEL_FILE,	/* F32, in place in model.safetensors */
+	BERT_WEIGHTS_SHARED_CACHE,	/* prepared cache file, mapped shared */
+	BERT_WEIGHTS_PRIVATE		/* upcast into this backend's memory */
+} BertWeightsCopy;
+
 /* A loaded model directory. */
 typedef struct BertModel
 {
@@ -214,6 +238,13 @@ typedef struct BertModel
 	size_t		file_bytes;		/* size of model.safetensors */
 	size_t		converted_bytes;	/* private copies (F16/BF16 upcast) */
 	double		load_ms;
+
+	/* the prepared copy (weight_cache.c) */
+	BertWeightsCopy weights_copy;
+	size_t		shared_bytes;	/* weights read from shared mappings */
+	BertMapping cache_mapping;	/* the cache file; base NULL if none */
+	char	   *cache_file;		/* its path, or NULL */
+	struct BertPrepared *prepared;	/* weight_cache.c's state, or NULL */
 	void	   *memory;			/* MemoryContext owning all of it */
 } BertModel;
 

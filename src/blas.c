@@ -69,6 +69,7 @@ typedef void (*sgemm_fn) (const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
 						  const float *, const blasint, const float *,
 						  const blasint, const float, float *, const blasint);
 typedef void (*set_threads_fn) (int);
+typedef char *(*corename_fn) (void);
 
 static void *blas_handle = NULL;
 static sgemm_fn blas_sgemm = NULL;
@@ -76,6 +77,8 @@ static set_threads_fn blas_set_threads = NULL;
 static bool blas_warm = false;	/* the calling thread holds its buffer */
 static int	blas_threads = 1;	/* threads OpenBLAS uses now */
 static int	blas_pool = 1;		/* threads it has started (never stopped) */
+static corename_fn blas_corename = NULL;
+static corename_fn blas_config = NULL;
 
 /* True if `bytes` of private writable memory can be mapped now. */
 static bool
@@ -190,6 +193,8 @@ BertBlasEnsureLoaded(void)
 
 		blas_sgemm = (sgemm_fn) dlsym(blas_handle, "cblas_sgemm");
 		blas_set_threads = (set_threads_fn) dlsym(blas_handle, "openblas_set_num_threads");
+		blas_corename = (corename_fn) dlsym(blas_handle, "openblas_get_corename");
+		blas_config = (corename_fn) dlsym(blas_handle, "openblas_get_config");
 		if (blas_sgemm == NULL || blas_set_threads == NULL)
 		{
 			dlclose(blas_handle);
@@ -243,6 +248,22 @@ BertBlasSetThreads(int threads)
 		blas_set_threads(want);
 		blas_threads = want;
 	}
+}
+
+/* Name of the kernel OpenBLAS chose for this CPU ("Haswell", "SkylakeX"). */
+const char *
+BertBlasCoreName(void)
+{
+	BertBlasEnsureLoaded();
+	return blas_corename ? blas_corename() : "unknown";
+}
+
+/* OpenBLAS's build description ("OpenBLAS 0.3.21 DYNAMIC_ARCH ..."). */
+const char *
+BertBlasConfig(void)
+{
+	BertBlasEnsureLoaded();
+	return blas_config ? blas_config() : "unknown";
 }
 
 /*

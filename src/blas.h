@@ -7,6 +7,8 @@
 
 extern void BertBlasEnsureLoaded(void);
 extern void BertBlasSetThreads(int threads);
+extern const char *BertBlasCoreName(void);
+extern const char *BertBlasConfig(void);
 extern void BertSgemm(int trans_b, int m, int n, int k, float alpha,
 					  const float *a, int lda, const float *b, int ldb,
 					  float beta, float *c, int ldc);

@@ -13,7 +13,8 @@
  * Sequences of a batch are packed row after row without padding: the linear
  * maps run once over all rows, attention runs per sequence and per head, so
  * no row attends outside its own sequence and no attention mask is needed.
- * All matrix products go to OpenBLAS; the layer operations (nn.Linear,
+ * All matrix products go to OpenBLAS (the linear maps in the way
+ * gemm_plan.c chose for this CPU); the layer operations (nn.Linear,
  * LayerNorm, activations, softmax) are in nn_ops.c.
  */
 #include "postgres.h"
@@ -175,19 +176,22 @@ BertEncoderForward(const BertConfig *cfg, const BertWeights *w,
 		const BertLayerWeights *lw = &w->layers[l];
 
 		CHECK_FOR_INTERRUPTS();
-		BertLinear(act->query, act->hidden, lw->query_w, lw->query_b, rows, h, h);
-		BertLinear(act->key, act->hidden, lw->key_w, lw->key_b, rows, h, h);
-		BertLinear(act->value, act->hidden, lw->value_w, lw->value_b, rows, h, h);
+		BertLayerLinear(w, act->query, act->hidden, lw->query_w, lw->query_wt,
+						lw->query_b, NULL, rows, h, h);
+		BertLayerLinear(w, act->key, act->hidden, lw->key_w, lw->key_wt,
+						lw->key_b, NULL, rows, h, h);
+		BertLayerLinear(w, act->value, act->hidden, lw->value_w, lw->value_wt,
+						lw->value_b, NULL, rows, h, h);
 		attention(cfg, act, batch);
-		BertLinearResidual(act->attn_out, act->context, lw->attn_out_w,
-						lw->attn_out_b, act->hidden, rows, h, h);
+		BertLayerLinear(w, act->attn_out, act->context, lw->attn_out_w,
+						lw->attn_out_wt, lw->attn_out_b, act->hidden, rows, h, h);
 		BertLayerNorm(act->attn_out, lw->attn_ln_g, lw->attn_ln_b, rows, h,
 					  cfg->layer_norm_eps);
-		BertLinear(act->inter, act->attn_out, lw->inter_w, lw->inter_b,
-				   rows, h, inter);
+		BertLayerLinear(w, act->inter, act->attn_out, lw->inter_w, lw->inter_wt,
+						lw->inter_b, NULL, rows, h, inter);
 		BertActivate(act->inter, (size_t) rows * inter, cfg->hidden_act);
-		BertLinearResidual(act->hidden, act->inter, lw->out_w, lw->out_b,
-						act->attn_out, rows, inter, h);
+		BertLayerLinear(w, act->hidden, act->inter, lw->out_w, lw->out_wt,
+						lw->out_b, act->attn_out, rows, inter, h);
 		BertLayerNorm(act->hidden, lw->out_ln_g, lw->out_ln_b, rows, h,
 					  cfg->layer_norm_eps);
 	}

@@ -6,6 +6,7 @@
 
 #include "utils/guc.h"
 
+#include "gemm_plan.h"
 #include "guc.h"
 
 #define BERT_MAX_LENGTH_DEFAULT 512
@@ -21,6 +22,19 @@ char	   *bert_qa_model = NULL;
 int			bert_max_length = BERT_MAX_LENGTH_DEFAULT;
 int			bert_threads = 1;
 bool		bert_batch_queries = true;
+
+/* shared prepared weights (weight_cache.c) and kernel choice (gemm_plan.c) */
+char	   *bert_cache_dir = NULL;
+int			bert_gemm_strategy = BERT_GEMM_AUTO;
+
+static const struct config_enum_entry gemm_strategy_options[] = {
+	{"auto", BERT_GEMM_AUTO, false},
+	{"nt", BERT_GEMM_NT, false},
+	{"nt_tiled", BERT_GEMM_NT_TILED, false},
+	{"nn", BERT_GEMM_NN, false},
+	{"nn_tiled", BERT_GEMM_NN_TILED, false},
+	{NULL, 0, false}
+};
 
 /* Defines every setting; called once from _PG_init. */
 void
@@ -71,6 +85,19 @@ BertGucInit(void)
 							 "Sets whether queries evaluate model calls in batches of rows.",
 							 "When on, the planner puts a BertBatch node under the model calls of a query, so that the encoder runs many rows per forward pass. Results equal those of one call per row within float rounding.",
 							 &bert_batch_queries, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	/* shared prepared weights and kernel choice */
+	DefineCustomStringVariable("bert.cache_dir",
+							   "Sets the directory of the prepared weight files shared by all backends.",
+							   "F16/BF16 weights are converted to F32 there once per model file, with the matrix product plan measured for this CPU; every backend maps the file. A relative path is relative to the data directory; empty: every backend converts into private memory. Only superusers can change it, since the server writes files there.",
+							   &bert_cache_dir, "bert_cache", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomEnumVariable("bert.gemm_strategy",
+							 "Forces how the encoder's matrix products call OpenBLAS (developer option).",
+							 "auto: measured for this CPU when the prepared weights are made. nt/nt_tiled: weights as stored, one call or 32-column tiles; nn/nn_tiled: a transposed copy in the cache file. Applies to models loaded after the change.",
+							 &bert_gemm_strategy, BERT_GEMM_AUTO, gemm_strategy_options,
+							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("bert");
 }

@@ -14,6 +14,8 @@ extern char *bert_qa_model;
 extern int	bert_max_length;
 extern int	bert_threads;
 extern bool bert_batch_queries;
+extern char *bert_cache_dir;
+extern int	bert_gemm_strategy;
 extern void BertGucInit(void);
 
 #endif							/* BERT_GUC_H */

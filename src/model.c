@@ -8,7 +8,9 @@
  * with the failed query) and moved under the cache's context by the caller
  * once complete.  The weights file is mapped read-only and shared; a reset
  * callback on the model's context unmaps it.  F32 tensors are used in place
- * in the mapping; F16/BF16 tensors are upcast once into the context.
+ * in the mapping; F16/BF16 tensors come from the model's prepared copy in
+ * bert.cache_dir, mapped shared (weight_cache.c), or, without one, are
+ * upcast once into the context.
  */
 #include "postgres.h"
 
@@ -29,6 +31,7 @@
 #include "json.h"
 #include "model.h"
 #include "safetensors.h"
+#include "weight_cache.h"
 
 #define BERT_MAX_JSON_FILE (64 * 1024 * 1024)
 #define WEIGHTS_FILE "model.safetensors"
@@ -39,6 +42,9 @@ typedef struct ModelLoad
 	BertModel  *model;
 	const char *root;			/* resolved bert.model_dir */
 	BertSafetensors tensors;
+	struct stat weights_stat;	/* of model.safetensors when mapped */
+	BertPrepared *prepared;		/* shared prepared copy, or NULL */
+	size_t		cache_bytes;	/* bound from it */
 	const char *prefix;			/* "bert." or "distilbert." */
 } ModelLoad;
 
@@ -197,18 +203,6 @@ read_model_file(ModelLoad *ld, const char *name, bool required,
 	return root;
 }
 
-/* Unmaps the weights when the model's memory context goes. */
-static void
-unmap_weights(void *arg)
-{
-	BertMapping *mapping = arg;
-
-	BertMappingUnregister(mapping);
-	if (mapping->base != NULL)
-		munmap(mapping->base, mapping->length);
-	mapping->base = NULL;
-}
-
 /* Maps model.safetensors read-only and parses its header. */
 static void
 map_weights(ModelLoad *ld)
@@ -239,12 +233,13 @@ map_weights(ModelLoad *ld)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("could not map model file \"%s/%s\": %m",
 						model->name, WEIGHTS_FILE)));
+	ld->weights_stat = st;
 	model->mapping.base = base;
 	model->mapping.length = st.st_size;
 	BertMappingRegister(&model->mapping);
 	model->file_bytes = st.st_size;
 	cb = palloc(sizeof(MemoryContextCallback));
-	cb->func = unmap_weights;
+	cb->func = BertMappingRelease;
 	cb->arg = &model->mapping;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 
@@ -291,19 +286,16 @@ find_tensor(ModelLoad *ld, const char *name, bool prefixed)
 #define TENSOR_1D (-1)			/* d1 of a 1-D tensor */
 
 /*
- * Binds one tensor of shape (d0) or (d0, d1) (d1 = TENSOR_1D for 1-D),
- * upcasting half precision.  A missing tensor is an error when `flags` has
+ * Finds one tensor of shape (d0) or (d0, d1) (d1 = TENSOR_1D for 1-D) and
+ * checks its shape.  A missing tensor is an error when `flags` has
  * TENSOR_REQUIRED, else NULL.
  */
-static const float *
-bind_tensor(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
+static const BertTensorInfo *
+find_checked(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
 {
 	bool		prefixed = (flags & TENSOR_PREFIXED) != 0;
 	bool		required = (flags & TENSOR_REQUIRED) != 0;
 	const BertTensorInfo *t = find_tensor(ld, name, prefixed);
-	const char *bytes;
-	size_t		count;
-	float	   *copy;
 
 	if (t == NULL)
 	{
@@ -331,13 +323,35 @@ bind_tensor(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
 				: psprintf("Tensor \"%s\" has shape [%s]; config.json implies [%lld, %lld].",
 						   t->name, shape.data, (long long) d0, (long long) d1));
 	}
-	bytes = ld->tensors.data + t->begin;
-	count = (size_t) d0 * (d1 < 0 ? 1 : d1);
+	return t;
+}
+
+/*
+ * The F32 data of a checked tensor of `count` values: from the shared
+ * prepared copy, in place from the mapping (aligned F32), or upcast into
+ * the model's memory.
+ */
+static const float *
+tensor_data(ModelLoad *ld, const BertTensorInfo *t, size_t count)
+{
+	const char *bytes = ld->tensors.data + t->begin;
+	const float *prepared = BertPreparedFind(ld->prepared, t->name, false);
+	float	   *copy;
+
+	if (prepared != NULL)
+	{
+		ld->model->shared_bytes += count * sizeof(float);
+		ld->cache_bytes += count * sizeof(float);
+		return prepared;
+	}
 	switch (t->dtype)
 	{
 		case BERT_DTYPE_F32:
 			if ((uintptr_t) bytes % sizeof(float) == 0)
+			{
+				ld->model->shared_bytes += count * sizeof(float);
 				return (const float *) bytes;
+			}
 			copy = MemoryContextAllocHuge(CurrentMemoryContext, count * sizeof(float));
 			memcpy(copy, bytes, count * sizeof(float));
 			break;
@@ -357,6 +371,57 @@ bind_tensor(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
 	}
 	ld->model->converted_bytes += count * sizeof(float);
 	return copy;
+}
+
+/*
+ * Binds one tensor of shape (d0) or (d0, d1) (d1 = TENSOR_1D for 1-D),
+ * upcasting half precision.  A missing tensor is an error when `flags` has
+ * TENSOR_REQUIRED, else NULL.
+ */
+static const float *
+bind_tensor(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
+{
+	const BertTensorInfo *t = find_checked(ld, name, flags, d0, d1);
+
+	if (t == NULL)
+		return NULL;
+	return tensor_data(ld, t, (size_t) d0 * (d1 < 0 ? 1 : d1));
+}
+
+/*
+ * Binds a layer weight (d0, d1): as stored, or *wt its transposed copy
+ * (d1, d0) when the prepared copy holds one (the stored one is then NULL).
+ */
+static const float *
+bind_linear(ModelLoad *ld, const char *name, int64 d0, int64 d1,
+			const float **wt)
+{
+	const BertTensorInfo *t = find_checked(ld, name, TENSOR_PREFIXED | TENSOR_REQUIRED,
+												d0, d1);
+
+	*wt = BertPreparedFind(ld->prepared, t->name, true);
+	if (*wt != NULL)
+	{
+		ld->model->shared_bytes += (size_t) d0 * d1 * sizeof(float);
+		ld->cache_bytes += (size_t) d0 * d1 * sizeof(float);
+		return NULL;
+	}
+	return tensor_data(ld, t, (size_t) d0 * d1);
+}
+
+/*
+ * Opens or builds the shared prepared copy of the weights (weight_cache.c)
+ * and sets the model's matrix product plan.
+ */
+static void
+prepare_weights(ModelLoad *ld)
+{
+	BertModel  *model = ld->model;
+	BertGemmPlan *plan = palloc(sizeof(BertGemmPlan));
+
+	ld->prepared = BertPreparedOpen(model, &ld->tensors, &ld->weights_stat, plan);
+	model->prepared = ld->prepared;
+	model->weights.gemm_plan = plan;
 }
 
 /* Binds the embeddings and every encoder layer. */
@@ -382,27 +447,32 @@ bind_encoder(ModelLoad *ld)
 	{
 		BertLayerWeights *lw = &w->layers[i];
 
+#define LAYER_NAME(suffix) \
+		snprintf(name, sizeof(name), distil ? "transformer.layer.%d.%s" : "encoder.layer.%d.%s", i, suffix)
 #define BIND(field, suffix, d0, d1) \
-		(snprintf(name, sizeof(name), distil ? "transformer.layer.%d.%s" : "encoder.layer.%d.%s", i, suffix), \
-		 lw->field = bind_tensor(ld, name, TENSOR_PREFIXED | TENSOR_REQUIRED, d0, d1))
+		(LAYER_NAME(suffix), lw->field = bind_tensor(ld, name, TENSOR_PREFIXED | TENSOR_REQUIRED, d0, d1))
+#define BIND_LINEAR(field, suffix, d0, d1) \
+		(LAYER_NAME(suffix), lw->field = bind_linear(ld, name, d0, d1, &lw->field##t))
 
-		BIND(query_w, distil ? "attention.q_lin.weight" : "attention.self.query.weight", h, h);
+		BIND_LINEAR(query_w, distil ? "attention.q_lin.weight" : "attention.self.query.weight", h, h);
 		BIND(query_b, distil ? "attention.q_lin.bias" : "attention.self.query.bias", h, TENSOR_1D);
-		BIND(key_w, distil ? "attention.k_lin.weight" : "attention.self.key.weight", h, h);
+		BIND_LINEAR(key_w, distil ? "attention.k_lin.weight" : "attention.self.key.weight", h, h);
 		BIND(key_b, distil ? "attention.k_lin.bias" : "attention.self.key.bias", h, TENSOR_1D);
-		BIND(value_w, distil ? "attention.v_lin.weight" : "attention.self.value.weight", h, h);
+		BIND_LINEAR(value_w, distil ? "attention.v_lin.weight" : "attention.self.value.weight", h, h);
 		BIND(value_b, distil ? "attention.v_lin.bias" : "attention.self.value.bias", h, TENSOR_1D);
-		BIND(attn_out_w, distil ? "attention.out_lin.weight" : "attention.output.dense.weight", h, h);
+		BIND_LINEAR(attn_out_w, distil ? "attention.out_lin.weight" : "attention.output.dense.weight", h, h);
 		BIND(attn_out_b, distil ? "attention.out_lin.bias" : "attention.output.dense.bias", h, TENSOR_1D);
 		BIND(attn_ln_g, distil ? "sa_layer_norm.weight" : "attention.output.LayerNorm.weight", h, TENSOR_1D);
 		BIND(attn_ln_b, distil ? "sa_layer_norm.bias" : "attention.output.LayerNorm.bias", h, TENSOR_1D);
-		BIND(inter_w, distil ? "ffn.lin1.weight" : "intermediate.dense.weight", in, h);
+		BIND_LINEAR(inter_w, distil ? "ffn.lin1.weight" : "intermediate.dense.weight", in, h);
 		BIND(inter_b, distil ? "ffn.lin1.bias" : "intermediate.dense.bias", in, TENSOR_1D);
-		BIND(out_w, distil ? "ffn.lin2.weight" : "output.dense.weight", h, in);
+		BIND_LINEAR(out_w, distil ? "ffn.lin2.weight" : "output.dense.weight", h, in);
 		BIND(out_b, distil ? "ffn.lin2.bias" : "output.dense.bias", h, TENSOR_1D);
 		BIND(out_ln_g, distil ? "output_layer_norm.weight" : "output.LayerNorm.weight", h, TENSOR_1D);
 		BIND(out_ln_b, distil ? "output_layer_norm.bias" : "output.LayerNorm.bias", h, TENSOR_1D);
+#undef BIND_LINEAR
 #undef BIND
+#undef LAYER_NAME
 	}
 }
 
@@ -579,8 +649,11 @@ BertModelLoad(const char *name, const char *path, const char *root)
 	load_tokenizer(&ld);
 	load_sentence_transformers(&ld);
 	map_weights(&ld);
+	prepare_weights(&ld);
 	bind_encoder(&ld);
 	bind_head(&ld);
+	model->weights_copy = model->converted_bytes > 0 ? BERT_WEIGHTS_PRIVATE :
+		ld.cache_bytes > 0 ? BERT_WEIGHTS_SHARED_CACHE : BERT_WEIGHTS_MODEL_FILE;
 	/* the storage dtype bert_models() shows: that of the word embeddings */
 	strlcpy(model->config.dtype,
 			find_tensor(&ld, "embeddings.word_embeddings.weight", true)->dtype_name,

@@ -25,5 +25,6 @@ extern BertModel *BertLoadModelUncached(const char *name);
 extern void BertMappingRegister(BertMapping *mapping);
 extern void BertMappingUnregister(BertMapping *mapping);
 extern void BertMappingCheck(const struct BertModel *model);
+extern void BertMappingRelease(void *arg);
 
 #endif							/* BERT_MODEL_H */

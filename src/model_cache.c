@@ -42,6 +42,7 @@
 #include "bert.h"
 #include "guc.h"
 #include "model.h"
+#include "weight_cache.h"
 
 #define BERT_MAX_CACHED_MODELS 8
 #define BERT_MAX_MODEL_NAME 255
@@ -298,7 +299,8 @@ get_model(const char *name, const char *setting)
 
 		if (e->model == NULL || strcmp(e->path, path) != 0)
 			continue;
-		if (!e->model->mapping.faulted && entry_unchanged(e))
+		if (!e->model->mapping.faulted && entry_unchanged(e) &&
+			BertPreparedUnchanged(e->model))
 		{
 			e->last_used = ++use_counter;
 			return e->model;

@@ -4,7 +4,8 @@
  *		LayerNorm, activations, softmax.  Pure maths on caller-owned
  *		buffers (no fmgr, no allocation).
  *
- * All matrix products go to OpenBLAS; the elementwise kernels are compiled
+ * All matrix products go to OpenBLAS (the linear maps in the way
+ * gemm_plan.c chose for this CPU); the elementwise kernels are compiled
  * for the x86-64 feature levels v4 (AVX-512), v3 (AVX2 + FMA) and the
  * baseline, picked by CPU features at load time (target_clones), so the
  * library runs on any x86-64 CPU and uses AVX-512 where there is one.
@@ -15,7 +16,7 @@
 #include <math.h>
 
 #include "bert.h"
-#include "blas.h"
+#include "gemm_plan.h"
 #include "nn_ops.h"
 #include "vecmath.h"
 
@@ -42,49 +43,15 @@ fill_rows(float *restrict y, const float *restrict b,
 }
 
 /*
- * y (rows, out) += x (rows, in) W^T.
- *
- * For few rows, OpenBLAS's packed GEMM spends more time copying W into its
- * panel layout on every call than multiplying, and W is too large to stay
- * packed between calls without a private copy per backend.  Its unpacked
- * "small matrix" kernels read W in place but only take products of at most
- * 100^3 multiply-adds, so short inputs are cut into tiles of 32 output
- * features and as many rows as fit under that bound.  Measured on
- * AVX-512: 25 tokens x 256 -> 1024 runs at 186 GFLOP/s tiled, 119 in one
- * call, and 25 x 3072 -> 768 at 105 against 95; past 32 rows one call is
- * as fast or faster, except for narrow inputs (rows * in <= 32K).
- */
-static void
-linear_accumulate(float *y, const float *x, const float *w, int rows, int in,
-				  int out)
-{
-	int			tile_rows;
-
-	if ((rows > 32 && (int64) rows * in > 32768) || out % 32 != 0)
-	{
-		BertSgemm(1, rows, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
-		return;
-	}
-	tile_rows = Max(1, Min(32, 1000000 / (32 * in)));
-	for (int r = 0; r < rows; r += tile_rows)
-	{
-		int			m = Min(tile_rows, rows - r);
-
-		for (int n = 0; n < out; n += 32)
-			BertSgemm(1, m, 32, in, 1.0f, x + (size_t) r * in, in,
-					  w + (size_t) n * in, in, 1.0f, y + (size_t) r * out + n, out);
-	}
-}
-
-/*
  * y (rows, out) = x (rows, in) W^T + b, W (out, in) as nn.Linear stores it.
+ * How OpenBLAS is called (tiles or one call) is decided by gemm_plan.c.
  */
 void
 BertLinear(float *y, const float *x, const float *w, const float *b,
 		   int rows, int in, int out)
 {
 	fill_rows(y, b, NULL, rows, out);
-	linear_accumulate(y, x, w, rows, in, out);
+	BertGemmLinear(NULL, y, x, w, NULL, rows, in, out);
 }
 /*
  * y (rows, out) = x (rows, in) W^T + b + residual (rows, out): the closing
@@ -96,9 +63,22 @@ BertLinearResidual(float *y, const float *x, const float *w, const float *b,
 				   const float *residual, int rows, int in, int out)
 {
 	fill_rows(y, b, residual, rows, out);
-	linear_accumulate(y, x, w, rows, in, out);
+	BertGemmLinear(NULL, y, x, w, NULL, rows, in, out);
 }
 
+/*
+ * y = x W^T + b (+ residual when not NULL) for a layer weight, given as
+ * stored (w, (out, in)) and/or transposed (wt, (in, out)), by the model's
+ * plan (gemm_plan.c).
+ */
+void
+BertLayerLinear(const BertWeights *weights, float *y, const float *x,
+				const float *w, const float *wt, const float *b,
+				const float *residual, int rows, int in, int out)
+{
+	fill_rows(y, b, residual, rows, out);
+	BertGemmLinear(weights->gemm_plan, y, x, w, wt, rows, in, out);
+}
 
 /* In place, per row of n: (x - mean) / sqrt(var + eps) * g + b. */
 BERT_MULTIVERSION

@@ -18,6 +18,11 @@ extern void BertLinear(float *y, const float *x, const float *w,
 extern void BertLinearResidual(float *y, const float *x, const float *w,
 							   const float *b, const float *residual,
 							   int rows, int in, int out);
+/* y = x W^T + b (+ residual) for a layer weight, w and/or wt, by the plan */
+extern void BertLayerLinear(const BertWeights *weights, float *y,
+							const float *x, const float *w, const float *wt,
+							const float *b, const float *residual,
+							int rows, int in, int out);
 /* in place, per row of n: (x - mean) / sqrt(var + eps) * g + b */
 extern void BertLayerNorm(float *x, const float *g, const float *b,
 						  int rows, int n, float eps);

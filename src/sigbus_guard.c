@@ -14,9 +14,12 @@
  * instruction, and every later read, succeeds) and flags the mapping.  The
  * computation then finishes on zeros, and BertMappingCheck(), called before
  * any result leaves the SQL function, turns the flag into an ERROR; the cache
- * drops the model and loads the file anew on the next call.  A SIGBUS
- * anywhere else is not ours: the previous disposition is restored and the
- * fault repeats with it.  No longjmp leaves OpenBLAS half-way.
+ * drops the model and loads the file anew on the next call.  The cache file
+ * of prepared weights (weight_cache.c) is guarded the same way and flags
+ * the model's own mapping too (also_faulted), so that the model is dropped
+ * as well.  A SIGBUS anywhere else is not ours: the previous disposition is
+ * restored and the fault repeats with it.  No longjmp leaves OpenBLAS
+ * half-way.
  */
 #include "postgres.h"
 
@@ -59,6 +62,8 @@ sigbus_handler(pg_attribute_unused() int signo, siginfo_t *info,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 			break;
 		m->faulted = 1;
+		if (m->also_faulted)
+			*m->also_faulted = 1;
 		return;
 	}
 	sigaction(SIGBUS, &previous_action, NULL);
@@ -101,12 +106,20 @@ BertMappingUnregister(BertMapping *mapping)
 }
 
 /*
- * Raises an ERROR if the model's weights file shrank under its mapping
- * since it was loaded; call before returning anything computed from it.
+ * Raises an ERROR if the model's weights file, or its cache file, shrank
+ * under its mapping since it was loaded; call before returning anything
+ * computed from it.
  */
 void
 BertMappingCheck(const BertModel *model)
 {
+	if (model->cache_mapping.faulted)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("cache file of model \"%s\" changed while in use",
+						model->name),
+				 errdetail("The prepared weights in bert.cache_dir were truncated or rewritten in place during the call; its result is discarded."),
+				 errhint("Never write into the files of bert.cache_dir; deleting them is safe (they are prepared again).")));
 	if (!model->mapping.faulted)
 		return;
 	ereport(ERROR,
@@ -115,4 +128,19 @@ BertMappingCheck(const BertModel *model)
 					model->name),
 			 errdetail("The file was truncated or rewritten in place during the call; its result is discarded."),
 			 errhint("Replace model files by renaming a complete new file over the old one (mv), never by writing into it.")));
+}
+
+/*
+ * Stops guarding a mapping and unmaps it; a memory context reset callback
+ * (arg: the BertMapping) for the context that owns the mapping.
+ */
+void
+BertMappingRelease(void *arg)
+{
+	BertMapping *mapping = arg;
+
+	BertMappingUnregister(mapping);
+	if (mapping->base != NULL)
+		munmap(mapping->base, mapping->length);
+	mapping->base = NULL;
 }

@@ -23,6 +23,7 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
+#include "gemm_plan.h"
 #include "guc.h"
 #include "heads.h"
 #include "model.h"
@@ -275,6 +276,7 @@ bert_cosine_similarity(PG_FUNCTION_ARGS)
 }
 
 static const char *const pooling_names[] = {"mean", "cls", "max"};
+static const char *const weights_copy_names[] = {"model file", "shared cache", "private copy"};
 
 /*
  * bert_models() -> TABLE(...)
@@ -292,8 +294,8 @@ bert_models(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		const BertConfig *cfg = &models[i]->config;
-		Datum		values[16];
-		bool		nulls[16] = {0};
+		Datum		values[20];
+		bool		nulls[20] = {0};
 		int			c = 0;
 
 		values[c++] = CStringGetTextDatum(models[i]->name);
@@ -323,6 +325,14 @@ bert_models(PG_FUNCTION_ARGS)
 		values[c++] = Int64GetDatum((int64) models[i]->file_bytes);
 		values[c++] = Int64GetDatum((int64) models[i]->converted_bytes);
 		values[c++] = Float8GetDatum(models[i]->load_ms);
+		/* 1.1: the prepared copy (weight_cache.c) and the product plan */
+		values[c++] = CStringGetTextDatum(weights_copy_names[models[i]->weights_copy]);
+		values[c++] = Int64GetDatum((int64) models[i]->shared_bytes);
+		if (models[i]->cache_file)
+			values[c++] = CStringGetTextDatum(models[i]->cache_file);
+		else
+			nulls[c++] = true;
+		values[c++] = CStringGetTextDatum(BertGemmPlanDescribe(models[i]->weights.gemm_plan));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -300,6 +300,35 @@ BertTrainerFind(const BertTrainer *t, const char *name)
 }
 
 /*
+ * The transposed copy W^T (in, out) of a layer weight that a loaded model
+ * holds instead of W when its prepared weights chose that layout
+ * (gemm_plan.c), or NULL.
+ */
+static const float *
+transposed_of(const BertWeights *w, const BertParam *p)
+{
+	static const struct
+	{
+		size_t		w;
+		size_t		wt;
+	}			pairs[] = {
+		{LFIELD(query_w), LFIELD(query_wt)},
+		{LFIELD(key_w), LFIELD(key_wt)},
+		{LFIELD(value_w), LFIELD(value_wt)},
+		{LFIELD(attn_out_w), LFIELD(attn_out_wt)},
+		{LFIELD(inter_w), LFIELD(inter_wt)},
+		{LFIELD(out_w), LFIELD(out_wt)},
+	};
+
+	if (p->layer < 0)
+		return NULL;
+	for (int i = 0; i < (int) lengthof(pairs); i++)
+		if (pairs[i].w == p->field)
+			return *(const float **) ((const char *) &w->layers[p->layer] + pairs[i].wt);
+	return NULL;
+}
+
+/*
  * Copies every tensor that src (a loaded model of the same sizes and
  * family, with src_layers layers) has into the parameters and marks it
  * loaded; head tensors (classifier, qa_outputs) only when with_head.
@@ -319,6 +348,20 @@ BertTrainerLoadWeights(BertTrainer *t, const BertWeights *src, int src_layers,
 		if ((p->head && !with_head) || p->layer >= src_layers)
 			continue;
 		from = *field_of((BertWeights *) src, p);
+		if (from == NULL && (from = transposed_of(src, p)) != NULL)
+		{
+			/* W (out, in) from W^T (in, out) */
+			int64_t		out = p->shape[0];
+			int64_t		in = p->shape[1];
+			float	   *to = t->params + p->offset;
+
+			for (int64_t r = 0; r < out; r++)
+				for (int64_t c = 0; c < in; c++)
+					to[r * in + c] = from[c * out + r];
+			p->loaded = true;
+			copied++;
+			continue;
+		}
 		if (from == NULL)
 			continue;
 		memcpy(t->params + p->offset, from, sizeof(float) * p->count);

@@ -56,6 +56,7 @@ regress() {
 run_suite regression regress
 run_suite train_sql bash test/train/run.sh
 run_suite parity /usr/bin/python3 test/parity/parity.py
+run_suite kernels bash test/parity/kernels.sh
 run_suite offsets /usr/bin/python3 test/parity/offsets.py
 run_suite pairs /usr/bin/python3 test/parity/pairs.py
 run_suite vecmath bash -c 'gcc -O2 -Wall -Wextra test/unit/vecmath_check.c -o "$CLUSTER_DIR/vecmath" -lm && "$CLUSTER_DIR/vecmath"'

@@ -20,6 +20,10 @@
       through, then its access and modification times set back to what they
       were (only the ctime shows the edit).  Fails if OLD is not there.
       A backslash-n in OLD or NEW is a line end.
+  mkmodel.py negate DIR
+      Write DIR/model.safetensors.new: DIR/model.safetensors with the sign of
+      every weight flipped (same header, same size, same dtypes: another
+      model of the same shapes; renamed over model.safetensors by the caller).
 """
 import json
 import os
@@ -131,6 +135,29 @@ def edit_in_place(path, old, new):
     return 0
 
 
+def negate(d):
+    path = os.path.join(d, "model.safetensors")
+    with open(path, "rb") as f:
+        raw = f.read()
+    hlen = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + hlen])
+    data = bytearray(raw[8 + hlen:])
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        size = {"F32": 4, "F16": 2, "BF16": 2}.get(t["dtype"])
+        if size is None:
+            continue
+        b, e = t["data_offsets"]
+        # the sign bit is the top bit of each little-endian value's last byte
+        for i in range(b + size - 1, e, size):
+            data[i] ^= 0x80
+    with open(path + ".new", "wb") as f:
+        f.write(raw[:8 + hlen])
+        f.write(data)
+    os.chmod(path + ".new", 0o644)
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "long":
         long_model(argv[2], argv[3], int(argv[4]))
@@ -141,6 +168,8 @@ def main(argv):
     elif len(argv) == 5 and argv[1] == "edit":
         return edit_in_place(argv[2], argv[3].replace("\\n", "\n"),
                              argv[4].replace("\\n", "\n"))
+    elif len(argv) == 3 and argv[1] == "negate":
+        negate(argv[2])
     else:
         sys.stderr.write(__doc__)
         return 2

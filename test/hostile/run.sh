@@ -12,6 +12,10 @@
 #             holds the model in its cache
 #   blas      bert.threads capped at the CPUs; OpenBLAS under an
 #             address-space limit (a second server started with ulimit -v)
+#   cache     the shared prepared copies of bert.cache_dir: stale, truncated,
+#             garbage, rewritten while mapped or during a call, unwritable
+#             directory, full disk, 8 backends loading a new model at once,
+#             private memory per backend
 # Every case asserts an ERROR with a clear message or a defined result, and
 # prints PASS/FAIL with the figure or error it saw.  The last line is
 # "hostile: N passed, M failed"; the exit status is non-zero when M > 0.
@@ -85,7 +89,7 @@ done
 
 SUMMARY=()
 START_MS=$(now_ms)
-for group in ${HOSTILE_GROUPS:-text encoding bounds cancel filesystem blas}; do
+for group in ${HOSTILE_GROUPS:-text encoding bounds cancel filesystem blas cache}; do
 	t0=$(now_ms)
 	source "$HERE/$group.sh"
 	"group_$group"

@@ -21,6 +21,7 @@
 #include "miscadmin.h"
 
 volatile sig_atomic_t InterruptPending = false;
+MemoryContext CurrentMemoryContext = NULL;	/* allocations go to malloc */
 
 void
 ProcessInterrupts(void)

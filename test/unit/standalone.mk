@@ -16,7 +16,8 @@ STANDALONE_CFLAGS = -std=gnu99 -D_GNU_SOURCE -O2 -g -fopenmp-simd -Wall -Wextra 
 STANDALONE_FE = src/json.c src/config.c src/safetensors.c src/tokenizer.c \
 	src/optim.c src/train.c src/train_data.c src/train_ops.c src/train_params.c \
 	src/model_write.c test/unit/standalone_model.c test/fuzz/fuzz_shims.c
-STANDALONE_BE = src/encoder.c src/nn_ops.c src/heads.c src/blas.c test/unit/standalone.c
+STANDALONE_BE = src/encoder.c src/nn_ops.c src/gemm_plan.c src/heads.c src/blas.c \
+	test/unit/standalone.c
 STANDALONE_HEADERS = $(wildcard src/*.h) test/unit/standalone_model.h
 STANDALONE_LIBS = $(STANDALONE_PGLIB)/libpgcommon.a $(STANDALONE_PGLIB)/libpgport.a \
 	-lutf8proc -ldl -lm
