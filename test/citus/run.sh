@@ -244,12 +244,17 @@ reload_and_wait() {
 # ------------------------------------------------------------------ cluster
 
 step "start"
-# w2 preloads bert with Citus; the coordinator and w1 load it on first use
+# w2 preloads bert with Citus; the coordinator and w1 load it on first use.
+# The nodes share one bert.cache_dir, as the nodes of one machine should:
+# its plan file fixes how the matrix products run, so every node computes
+# the same bits (nodes that measure their own plans may round differently)
+mkdir -p "$WORK/bert_cache"
+chown postgres "$WORK/bert_cache" 2>/dev/null
 for n in "${NODES[@]}"; do
 	preload=citus
 	[ "$n" = w2 ] && preload=citus,bert
 	if ! node_start "$n" -c shared_preload_libraries=$preload -c track_functions=all \
-		-c max_prepared_transactions=64; then
+		-c max_prepared_transactions=64 -c bert.cache_dir="$WORK/bert_cache"; then
 		fail "start/$n" "could not start the node"
 		finish
 	fi
