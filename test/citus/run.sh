@@ -12,10 +12,11 @@
 #               with bert preloaded (shared_preload_libraries on w2,
 #               session_preload_libraries); ALTER DATABASE ... SET without
 #               the library, propagated by Citus
-#   results     every label (bert_sentiment) and every embedding (bert_embed)
-#               of the distributed table equal to the single-node ones, bit
-#               for bit (one call per row: bert.batch_queries is off on every
-#               node except in "batching")
+#   results     every label (bert_sentiment) of the distributed table equal
+#               to the single-node one, every embedding (bert_embed) within
+#               1e-5 of it (one call per row: bert.batch_queries is off on
+#               every node except in "batching"; each node runs the matrix
+#               product plan it measured, so the last bits may differ)
 #   placement   EXPLAIN VERBOSE shows the model call inside the task queries
 #               of both workers; pg_stat_user_functions (track_functions =
 #               all) counts every call on the workers and none on the
@@ -226,6 +227,21 @@ within_1e5() {
 		END { printf "%d %d %.3g\n", n, bad + 0, max }' "$WORK/embeds.ref" "$1"
 }
 
+# same_embeddings NAME FILE: the "id|embedding" rows of FILE are every
+# single-node embedding, each within 1e-5.  Each node measures its own
+# matrix product plan (in its own bert.cache_dir), and plans measured apart
+# may differ in a strategy, which changes the order of float sums: the
+# nodes' embeddings agree to about 1e-7, not bit for bit
+same_embeddings() {
+	local n bad maxd
+	read -r n bad maxd <<<"$(within_1e5 "$2")"
+	if [ "$n" = "$ROWS" ] && [ "$bad" = 0 ]; then
+		pass "$1" "$n rows within 1e-5 of the single-node embeddings (max |diff| $maxd)"
+	else
+		fail "$1" "$n of $ROWS rows, $bad differ by more than 1e-5 (max $maxd) $(err_text)"
+	fi
+}
+
 # re_quote TEXT: TEXT as a literal in a grep -E pattern
 re_quote() { printf '%s' "$1" | sed 's/[][\.*^$(){}+?|/]/\\&/g'; }
 # reload_and_wait NODE SETTING VALUE: reloads NODE's configuration and waits
@@ -245,21 +261,19 @@ reload_and_wait() {
 
 step "start"
 # w2 preloads bert with Citus; the coordinator and w1 load it on first use.
-# The nodes share one bert.cache_dir, as the nodes of one machine should:
-# its plan file fixes how the matrix products run, so every node computes
-# the same bits (nodes that measure their own plans may round differently)
-mkdir -p "$WORK/bert_cache"
-chown postgres "$WORK/bert_cache" 2>/dev/null
+# Each node has its own bert.cache_dir (the default, in its data directory),
+# as the nodes of a cluster on several machines do: each measures its own
+# matrix product plan
 for n in "${NODES[@]}"; do
 	preload=citus
 	[ "$n" = w2 ] && preload=citus,bert
 	if ! node_start "$n" -c shared_preload_libraries=$preload -c track_functions=all \
-		-c max_prepared_transactions=64 -c bert.cache_dir="$WORK/bert_cache"; then
+		-c max_prepared_transactions=64; then
 		fail "start/$n" "could not start the node"
 		finish
 	fi
 done
-# one call per row for the bit-for-bit checks (the batching step turns the
+# one call per row for the per-row checks (the batching step turns the
 # batched execution of plain queries on and off again); CREATE EXTENSION
 # loads the library, so this session knows the setting
 for n in "${NODES[@]}"; do
@@ -368,7 +382,7 @@ expect_worker_calls "placement/sentiment-calls" 'bert_sentiment(text,text)' "$be
 
 before=$(stats_snapshot 'bert_embed(text,text)')
 q coord "$(printf "$EMBEDS" reviews)" >"$WORK/embeds.dist"
-same_rows "results/embeddings" "$WORK/embeds.dist" "$WORK/embeds.ref"
+same_embeddings "results/embeddings" "$WORK/embeds.dist"
 expect_worker_calls "placement/embed-calls" 'bert_embed(text,text)' "$before" "$ROWS"
 
 # ---------------------------------------------------------------- placement
@@ -436,7 +450,7 @@ batch_setting off || fail "batching/setting-off" "ALTER SYSTEM SET bert.batch_qu
 
 step "storage"
 # stored NAME QUERY SQL...: runs the statements SQL; then the "id|embedding"
-# rows of QUERY must equal the single-node embeddings, and the workers must
+# rows of QUERY must be the single-node embeddings (to 1e-5), and the workers must
 # have made one bert_embed call per row
 stored() {
 	local name=$1 query=$2 before file
@@ -445,7 +459,7 @@ stored() {
 	before=$(stats_snapshot 'bert_embed(text,text)')
 	if q coord "$@" >/dev/null; then
 		q coord "$query" >"$file"
-		same_rows "$name" "$file" "$WORK/embeds.ref"
+		same_embeddings "$name" "$file"
 		expect_worker_calls "$name-calls" 'bert_embed(text,text)' "$before" "$ROWS"
 	else
 		fail "$name" "$(err_text)"
