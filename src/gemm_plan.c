@@ -21,10 +21,11 @@
  *	  product (as a layer's weights are when its turn comes in a forward
  *	  pass), with the CPU-time clock of the
  *	  thread (a busy machine preempts, but does not lengthen that), best of
- *	  up to three rounds.  A shape takes the transposed layout where it
- *	  wins (by 10% for F32 weights, for which it is an extra copy), and
- *	  each row bucket the faster of tiles and one call, the prior rule's
- *	  choice unless the other is 10% faster.  Products of more than 48
+ *	  up to three rounds.  A shape takes the transposed layout only where
+ *	  it is 10% faster, and each row bucket the faster of tiles and one
+ *	  call, the prior rule's choice unless the other is 10% faster: where
+ *	  two strategies are close, the plan keeps the default rather than
+ *	  follow the noise of one timing.  Products of more than 48
  *	  rows are one call: there OpenBLAS packs the weights anyway.  The plan
  *	  is kept in a plan file of bert.cache_dir, one per set of weight
  *	  shapes, so every backend and parallel worker, and every copy of a
@@ -60,7 +61,7 @@
 #define MEASURE_ROUNDS 3
 #define MEASURE_SLICE_WEIGHTS (4 * 1024 * 1024)	/* weights of W timed, at most */
 #define MEASURE_ONE_COUNT (1024 * 1024)	/* beyond: timed at 32 rows only */
-#define KN_MARGIN 0.9			/* an extra transposed copy must save 10% */
+#define KN_MARGIN 0.9			/* the transposed layout must save 10% */
 #define PRIOR_MARGIN 0.9		/* leaving the prior rule must save 10% */
 
 static const int bucket_rows[BERT_GEMM_BUCKETS] = BERT_GEMM_BUCKET_ROWS;
@@ -288,7 +289,7 @@ evict(const void *p, size_t n)
  * caches, and timed warm, some strategies look better than they run.
  */
 static void
-measure_shape(BertGemmShapePlan *sp, bool transpose_free)
+measure_shape(BertGemmShapePlan *sp)
 {
 	int			in = sp->in,
 				full = sp->out,
@@ -349,7 +350,7 @@ measure_shape(BertGemmShapePlan *sp, bool transpose_free)
 		cost[0] += Min(best[b][BERT_GEMM_NT], best[b][BERT_GEMM_NT_TILED]) / measured_rows[b];
 		cost[1] += Min(best[b][BERT_GEMM_NN], best[b][BERT_GEMM_NN_TILED]) / measured_rows[b];
 	}
-	kn = cost[1] < cost[0] * (transpose_free ? 1.0 : KN_MARGIN);
+	kn = cost[1] < cost[0] * KN_MARGIN;
 	sp->transposed = kn;
 	for (int b = 0; b < BERT_GEMM_BUCKETS; b++)
 	{
@@ -380,13 +381,13 @@ measure_shape(BertGemmShapePlan *sp, bool transpose_free)
 
 /* Measures every shape of the plan (see gemm_plan.h). */
 void
-BertGemmPlanMeasure(BertGemmPlan *plan, bool transpose_free)
+BertGemmPlanMeasure(BertGemmPlan *plan)
 {
 	double		start = thread_seconds();
 
 	BertBlasSetThreads(1);
 	for (int i = 0; i < plan->num_shapes; i++)
-		measure_shape(&plan->shapes[i], transpose_free);
+		measure_shape(&plan->shapes[i]);
 	plan->source = BERT_GEMM_PLAN_MEASURED;
 	plan->measure_ms = (float) ((thread_seconds() - start) * 1000.0);
 }

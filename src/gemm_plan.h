@@ -82,13 +82,13 @@ extern void BertGemmPlanInit(BertGemmPlan *plan, const int32_t (*shapes)[2],
 /*
  * Times every strategy on each shape of `plan` at the measured row counts
  * (the weights evicted from the caches before each product, as they are
- * when their layer's turn comes) and keeps the fastest; chooses the transposed layout for a shape where it
- * wins, by at least 10% unless `transpose_free` (the weights are converted
- * anyway, so a transposed copy costs nothing more).  Takes about 3 ms of
- * CPU per shape of a small model and 20 ms per large one (BERT-base's
- * 768 x 3072).  Raises an ERROR only on out-of-memory or cancel.
+ * when their layer's turn comes) and keeps the fastest, with hysteresis:
+ * the transposed layout, or the strategy the prior rule does not choose,
+ * only where it is at least 10% faster.  Takes about 3 ms of CPU per shape
+ * of a small model and 20 ms per large one (BERT-base's 768 x 3072).
+ * Raises an ERROR only on out-of-memory or cancel.
  */
-extern void BertGemmPlanMeasure(BertGemmPlan *plan, bool transpose_free);
+extern void BertGemmPlanMeasure(BertGemmPlan *plan);
 
 /* True if `plan` is well formed (read from a file). */
 extern bool BertGemmPlanValid(const BertGemmPlan *plan);

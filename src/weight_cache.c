@@ -85,7 +85,7 @@
 #include "weight_cache.h"
 
 #define PREP_MAGIC "BERTPREP"
-#define PREP_VERSION 1
+#define PREP_VERSION 2
 #define PREP_ALIGN 64
 #define PREP_KEY_LEN 256
 #define PREP_MAX_TABLE (64 * 1024 * 1024)
@@ -994,8 +994,9 @@ build(const char *dir, const char *base, const char *path, PrepExpect *ex,
  * A measured plan, in bert.cache_dir/<hash>.plan, shared by every model
  * file with the same layer weight shapes on this machine: a shape set is
  * measured once, and two copies of a model compute the same bits.  Named
- * after a hash of its key (CPU, OpenBLAS core and build), whether a
- * transposed copy is free, and the shapes; all are checked when read.
+ * after a hash of its key (CPU, OpenBLAS core and build) and the shapes;
+ * both are checked when read.  Once written, it is only read: every
+ * backend uses the plan of the first measurement, not one of its own.
  */
 typedef struct PlanFile
 {
@@ -1003,8 +1004,7 @@ typedef struct PlanFile
 	uint32		version;		/* PREP_VERSION */
 	uint32		crc;			/* CRC-32C of the struct, this field 0 */
 	char		key[PREP_KEY_LEN];
-	uint32		transpose_free;
-	uint32		reserved;
+	uint32		reserved[2];
 	BertGemmPlan plan;			/* measured */
 } PlanFile;
 
@@ -1049,7 +1049,6 @@ read_plan_file(const char *path, const PlanFile *want, BertGemmPlan *plan)
 	CloseTransientFile(fd);
 	if (!ok || memcmp(pf.magic, PLAN_MAGIC, 8) != 0 || pf.version != PREP_VERSION ||
 		pf.crc != plan_file_crc(&pf) || memcmp(pf.key, want->key, PREP_KEY_LEN) != 0 ||
-		pf.transpose_free != want->transpose_free ||
 		pf.plan.source != BERT_GEMM_PLAN_MEASURED || !BertGemmPlanValid(&pf.plan) ||
 		!same_shapes(&pf.plan, &want->plan))
 		return false;
@@ -1065,8 +1064,8 @@ read_plan_file(const char *path, const PlanFile *want, BertGemmPlan *plan)
  * not be used.
  */
 static bool
-shared_plan(const char *dir, const char *key, bool transpose_free,
-			BertGemmPlan *plan, BuildError *err)
+shared_plan(const char *dir, const char *key, BertGemmPlan *plan,
+			BuildError *err)
 {
 	PlanFile	want;
 	StringInfoData id;
@@ -1081,10 +1080,9 @@ shared_plan(const char *dir, const char *key, bool transpose_free,
 	memcpy(want.magic, PLAN_MAGIC, 8);
 	want.version = PREP_VERSION;
 	memcpy(want.key, key, PREP_KEY_LEN);
-	want.transpose_free = transpose_free;
 	want.plan = *plan;
 	initStringInfo(&id);
-	appendStringInfo(&id, "%s|%d", key, (int) transpose_free);
+	appendStringInfoString(&id, key);
 	for (int i = 0; i < plan->num_shapes; i++)
 		appendStringInfo(&id, "|%d,%d", plan->shapes[i].in, plan->shapes[i].out);
 	snprintf(path, sizeof(path), "%s/%016llx.plan", dir,
@@ -1101,7 +1099,7 @@ shared_plan(const char *dir, const char *key, bool transpose_free,
 			CloseTransientFile(lock_fd);
 		return true;
 	}
-	BertGemmPlanMeasure(plan, transpose_free);
+	BertGemmPlanMeasure(plan);
 	want.plan = *plan;
 	want.crc = plan_file_crc(&want);
 
@@ -1152,7 +1150,6 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 	int32_t		(*shapes)[2] = palloc(sizeof(*shapes) * Max(st->num_tensors, 1));
 	int			num_shapes = 0;
 	bool		converts = false;
-	bool		transpose_free = true;
 	bool		transposes = false;
 	PrepExpect	ex;
 	BertGemmPlan expected;
@@ -1174,8 +1171,6 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 			shapes[num_shapes][0] = (int32_t) t->shape[0];
 			shapes[num_shapes][1] = (int32_t) t->shape[1];
 			num_shapes++;
-			/* a transposed copy is free when the weights convert anyway */
-			transpose_free &= needs_conversion(st, t);
 		}
 		converts |= needs_conversion(st, t);
 	}
@@ -1217,7 +1212,7 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 		prep = NULL;
 	}
 	else if (ex.variant == PREP_AUTO &&
-			 !shared_plan(dir, ex.key, transpose_free, plan, &err))
+			 !shared_plan(dir, ex.key, plan, &err))
 		prep = NULL;
 	else
 	{
