@@ -139,8 +139,10 @@ typedef struct PrepEntry
 
 struct BertPrepared
 {
-	char	   *path;
+	char	   *path;			/* the cache file mapped, or NULL */
 	struct stat st;				/* of the cache file when mapped */
+	char	   *plan_path;		/* the plan file read, or NULL */
+	struct stat plan_st;		/* of the plan file when read */
 	const char *base;			/* the mapping (model->cache_mapping) */
 	int			num_entries;
 	PrepEntry  *entries;		/* palloc'd copy of the table */
@@ -508,21 +510,40 @@ BertPreparedFind(const BertPrepared *prep, const char *name, bool transposed)
 	return NULL;
 }
 
-/* Whether the cache file is still the one mapped (see weight_cache.h). */
+/*
+ * Whether the file at `path` is still `was`: the same inode, size and mtime,
+ * and with `ctime`, the same ctime (a write in place or a truncation
+ * changes it; a rename does too, so a plan file, always renamed into
+ * place, is compared without it).
+ */
+static bool
+same_file(const char *path, const struct stat *was, bool ctime)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_dev == was->st_dev &&
+		st.st_ino == was->st_ino && st.st_size == was->st_size &&
+		st.st_mtim.tv_sec == was->st_mtim.tv_sec &&
+		st.st_mtim.tv_nsec == was->st_mtim.tv_nsec &&
+		(!ctime || (st.st_ctim.tv_sec == was->st_ctim.tv_sec &&
+					st.st_ctim.tv_nsec == was->st_ctim.tv_nsec));
+}
+
+/*
+ * Whether the cache file and the plan file are still the ones the model was
+ * loaded with (see weight_cache.h).  A plan file removed and measured again
+ * reloads the model in every backend at its next call, so that the
+ * backends do not keep two plans.
+ */
 bool
 BertPreparedUnchanged(const BertModel *model)
 {
 	const BertPrepared *prep = model->prepared;
-	struct stat st;
 
 	if (prep == NULL)
 		return true;
-	return stat(prep->path, &st) == 0 && st.st_dev == prep->st.st_dev &&
-		st.st_ino == prep->st.st_ino && st.st_size == prep->st.st_size &&
-		st.st_mtim.tv_sec == prep->st.st_mtim.tv_sec &&
-		st.st_mtim.tv_nsec == prep->st.st_mtim.tv_nsec &&
-		st.st_ctim.tv_sec == prep->st.st_ctim.tv_sec &&
-		st.st_ctim.tv_nsec == prep->st.st_ctim.tv_nsec;
+	return (prep->path == NULL || same_file(prep->path, &prep->st, true)) &&
+		(prep->plan_path == NULL || same_file(prep->plan_path, &prep->plan_st, false));
 }
 
 /* ------------------------------------------------------------- writing */
@@ -1033,9 +1054,13 @@ same_shapes(const BertGemmPlan *a, const BertGemmPlan *b)
 	return true;
 }
 
-/* Reads the plan file at `path` into *plan if it is valid for `want`. */
+/*
+ * Reads the plan file at `path` into *plan if it is valid for `want`; *st
+ * is then its fstat.
+ */
 static bool
-read_plan_file(const char *path, const PlanFile *want, BertGemmPlan *plan)
+read_plan_file(const char *path, const PlanFile *want, BertGemmPlan *plan,
+			   struct stat *st_out)
 {
 	PlanFile	pf;
 	struct stat st;
@@ -1053,6 +1078,7 @@ read_plan_file(const char *path, const PlanFile *want, BertGemmPlan *plan)
 		!same_shapes(&pf.plan, &want->plan))
 		return false;
 	*plan = pf.plan;
+	*st_out = st;
 	return true;
 }
 
@@ -1060,16 +1086,16 @@ read_plan_file(const char *path, const PlanFile *want, BertGemmPlan *plan)
  * Sets *plan (initialised with the model's shapes) to the plan measured on
  * this machine for those shapes: from its plan file, or measured now (under
  * the file's lock, so that concurrent first loads measure once) and written
- * there.  False with *err when it cannot be written: a plan not shared must
- * not be used.
+ * there.  path (MAXPGPATH) and *st are then the plan file and its stat.
+ * False with *err when it cannot be written: a plan not shared must not be
+ * used.
  */
 static bool
 shared_plan(const char *dir, const char *key, BertGemmPlan *plan,
-			BuildError *err)
+			char *path, struct stat *st, BuildError *err)
 {
 	PlanFile	want;
 	StringInfoData id;
-	char		path[MAXPGPATH];
 	char		tmp[MAXPGPATH];
 	int			lock_fd,
 				fd;
@@ -1085,15 +1111,15 @@ shared_plan(const char *dir, const char *key, BertGemmPlan *plan,
 	appendStringInfoString(&id, key);
 	for (int i = 0; i < plan->num_shapes; i++)
 		appendStringInfo(&id, "|%d,%d", plan->shapes[i].in, plan->shapes[i].out);
-	snprintf(path, sizeof(path), "%s/%016llx.plan", dir,
+	snprintf(path, MAXPGPATH, "%s/%016llx.plan", dir,
 			 (unsigned long long) hash_bytes_extended((const unsigned char *) id.data, id.len, 0));
-	if (read_plan_file(path, &want, plan))
+	if (read_plan_file(path, &want, plan, st))
 		return true;
 
 	lock_fd = lock_in_dir(dir, path, err);
 	if (lock_fd == -1)
 		return false;
-	if (read_plan_file(path, &want, plan))
+	if (read_plan_file(path, &want, plan, st))
 	{
 		if (lock_fd >= 0)
 			CloseTransientFile(lock_fd);
@@ -1130,6 +1156,13 @@ shared_plan(const char *dir, const char *key, BertGemmPlan *plan,
 			err->save_errno = errno;
 			ok = false;
 		}
+		/* under the lock: the file renamed into place is still there */
+		if (ok && stat(path, st) != 0)
+		{
+			err->what = "could not stat";
+			err->save_errno = errno;
+			ok = false;
+		}
 		if (!ok)
 			(void) unlink(tmp);
 		else
@@ -1156,6 +1189,8 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 	char		dir[MAXPGPATH];
 	char		base[64];
 	char		path[MAXPGPATH];
+	char		plan_path[MAXPGPATH] = "";
+	struct stat plan_st;
 	pg_crc32c	crc;
 	PrepStatus	status;
 	BertPrepared *prep;
@@ -1212,18 +1247,20 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 		prep = NULL;
 	}
 	else if (ex.variant == PREP_AUTO &&
-			 !shared_plan(dir, ex.key, plan, &err))
+			 !shared_plan(dir, ex.key, plan, plan_path, &plan_st, &err))
 		prep = NULL;
 	else
 	{
-		/* F32 weights kept as stored need no file: the plan file holds the plan */
+		/*
+		 * F32 weights kept as stored need no file: the plan file holds the
+		 * plan, and the copy only says which plan file to watch
+		 */
 		for (int i = 0; i < plan->num_shapes; i++)
 			transposes |= plan->shapes[i].transposed;
-		if (!converts && !transposes)
-			return NULL;
 		snprintf(path, sizeof(path), "%s/%s", dir, base);
-		prep = try_open(path, &ex, &status);
-		if (prep == NULL)
+		if (!converts && !transposes)
+			prep = palloc0(sizeof(BertPrepared));
+		else if ((prep = try_open(path, &ex, &status)) == NULL)
 			prep = build(dir, base, path, &ex, plan, &err);
 	}
 	if (prep == NULL)
@@ -1240,6 +1277,11 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 				 : errdetail("This backend uses the default matrix product plan of this OpenBLAS kernel instead of one measured for this CPU."),
 				 errhint("Make bert.cache_dir a directory that the server's operating-system user can write, with free space, or set it to '' to use private copies without this warning.")));
 		return NULL;
+	}
+	if (plan_path[0] != '\0')
+	{
+		prep->plan_path = pstrdup(plan_path);
+		prep->plan_st = plan_st;
 	}
 	return prep;
 }

@@ -22,8 +22,10 @@ typedef struct BertPrepared BertPrepared;
  *
  * Returns the copy, mapped shared and guarded against SIGBUS, unmapped when
  * the current memory context goes; BertPreparedFind() then gives its
- * tensors.  Returns NULL when the model needs no copy (F32 weights with the
- * plan forced), when bert.cache_dir is empty, or when the copy cannot be
+ * tensors.  For F32 weights read in place with a measured plan, the copy
+ * holds no file, only the plan file's identity (BertPreparedUnchanged).
+ * Returns NULL when the model needs no copy (F32 weights with the plan
+ * forced), when bert.cache_dir is empty, or when the copy cannot be
  * written (one WARNING; the caller converts into private memory and *plan
  * is the prior rule).  A cache file that is stale (another source file, CPU
  * or OpenBLAS), truncated or damaged is never used: it is built again and
@@ -41,8 +43,10 @@ extern const float *BertPreparedFind(const BertPrepared *prep, const char *name,
 									 bool transposed);
 
 /*
- * False if the model's cache file was removed, replaced or changed since it
- * was mapped (stat(), for the model cache's check before each call).
+ * False if the model's cache file, or the plan file its plan was read from,
+ * was removed, replaced or changed since it was loaded (stat(), for the
+ * model cache's check before each call): the model is then loaded again,
+ * with the plan every other backend now reads.
  */
 extern bool BertPreparedUnchanged(const BertModel *model);
 

@@ -14,7 +14,8 @@
 #             address-space limit (a second server started with ulimit -v)
 #   cache     the shared prepared copies of bert.cache_dir: stale, truncated,
 #             garbage, rewritten while mapped or during a call, unwritable
-#             directory, full disk, 8 backends loading a new model at once,
+#             directory, full disk, a plan file measured again while a
+#             backend holds the model, 8 backends loading a new model at once,
 #             private memory per backend
 # Every case asserts an ERROR with a clear message or a defined result, and
 # prints PASS/FAIL with the figure or error it saw.  The last line is
