@@ -17,7 +17,10 @@
  * by every model file with the same layer weight shapes, so that a shape
  * set is measured once per machine and two copies of a model compute the
  * same bits; a model file records the plan it was built with and is rebuilt
- * when that is not the current one.
+ * when that is not the current one.  A plan file is written once and then
+ * only read, so every backend runs the plan of the first measurement; a
+ * backend notices when the plan file its model was planned by is gone or
+ * replaced (BertPreparedUnchanged) and reloads the model onto the new one.
  *
  * Layout of a cache file (native byte order; built and read on one machine):
  *	 PrepHeader				magic, version, sizes, CRC-32C, the source
@@ -43,8 +46,8 @@
  * Concurrency: the builder holds an exclusive flock() on "<name>.lock"; a
  * backend that finds no valid file takes the lock (waiting, interruptibly,
  * while another builds), looks again, and builds only if there is still
- * none (plan files alike).  So eight backends loading a new model at once convert it once and
- * all map the same file, and so compute the same bits.  Without flock (a
+ * none (plan files alike).  So eight backends loading a new model at once
+ * convert it once and all map the same file, and so compute the same bits.  Without flock (a
  * file system that refuses it) builders race and the last rename wins;
  * each still maps a complete, valid file.
  *
