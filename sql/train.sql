@@ -306,6 +306,8 @@ SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b'
 SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0, "end": 1, "label": ""}]'::jsonb$$);
 SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0, "end": 1, "label": "O"}]'::jsonb$$);
 SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": -1, "end": 1, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": -1e30, "end": 1e30, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0, "end": 1e30, "label": "PER"}]'::jsonb$$);
 -- "Björk sang" is 10 characters (11 bytes): end 10 is its end, 11 is past it
 SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'Björk sang', '[{"start": 6, "end": 10, "label": "V"}, {"start": 0, "end": 11, "label": "PER"}]'::jsonb$$);
 SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 1, "end": 1, "label": "PER"}]'::jsonb$$);

@@ -892,7 +892,7 @@ typedef struct EntitySpan
 	int32		start;			/* characters of the text (substr units) */
 	int32		end;
 	char	   *label;			/* UTF-8 */
-	char	   *json;			/* the element as written, for messages */
+	JsonbValue *value;			/* the element, for messages */
 	int			first_word;
 	int			last_word;
 } EntitySpan;
@@ -940,8 +940,9 @@ entity_error(TrainRun *run, const EntitySpan *e, const char *problem,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s: entity %d of row " INT64_FORMAT " of training_data %s",
 					run->function, e->index + 1, run->rows + 1, problem),
-			 detail[0] ? errdetail("Entity %d is %s. %s", e->index + 1, e->json, detail)
-			 : errdetail("Entity %d is %s.", e->index + 1, e->json),
+			 detail[0] ? errdetail("Entity %d is %s. %s", e->index + 1,
+								   jsonb_value_text(e->value), detail)
+			 : errdetail("Entity %d is %s.", e->index + 1, jsonb_value_text(e->value)),
 			 errhint("%s", hint)));
 }
 
@@ -963,10 +964,9 @@ entity_int(JsonbContainer *obj, const char *key, int32 *out)
 	errno = 0;
 	n = strtol(digits, &end, 10);
 	/* far out of range stays out of range */
-	if (errno != 0 || n > PG_INT32_MAX)
-		n = PG_INT32_MAX;
-	if (n < PG_INT32_MIN)
-		n = PG_INT32_MIN;
+	if (errno != 0)
+		n = digits[0] == '-' ? PG_INT32_MIN : PG_INT32_MAX;
+	n = Min(Max(n, PG_INT32_MIN), PG_INT32_MAX);
 	*out = (int32) n;
 	return true;
 }
@@ -1067,7 +1067,7 @@ read_entities(TrainRun *run, Jsonb *jb, int nchars, int *n)
 		JsonbValue	label;
 
 		e->index = i;
-		e->json = jsonb_value_text(v);
+		e->value = v;
 		if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 			entity_error(run, e, "is not an object", "", shape);
 		if (!entity_int(v->val.binary.data, "start", &e->start))
@@ -1099,7 +1099,8 @@ read_entities(TrainRun *run, Jsonb *jb, int nchars, int *n)
 	for (int i = 1; i < count; i++)
 		if (spans[i].start < spans[i - 1].end)
 			entity_error(run, &spans[i], psprintf("overlaps entity %d", spans[i - 1].index + 1),
-						 psprintf("Entity %d is %s.", spans[i - 1].index + 1, spans[i - 1].json),
+						 psprintf("Entity %d is %s.", spans[i - 1].index + 1,
+								  jsonb_value_text(spans[i - 1].value)),
 						 "A word belongs to one entity at most: remove or split the overlapping spans.");
 	*n = count;
 	return spans;
