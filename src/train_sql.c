@@ -907,24 +907,31 @@ server_to_utf8(const char *s, int len)
 	return pnstrdup(u, l);
 }
 
-/* A JSON value as text for a message, cut after 200 bytes. */
+/* A string in the database encoding for a message, cut after 200 bytes. */
+static char *
+clip_message_text(const char *s)
+{
+	int			cut = pg_mbcliplen(s, strlen(s), 200);
+
+	return s[cut] ? psprintf("%.*s...", cut, s) : pstrdup(s);
+}
+
+/* A JSON value as text for a message. */
 static char *
 jsonb_value_text(JsonbValue *v)
 {
 	Jsonb	   *j = JsonbValueToJsonb(v);
-	char	   *s = JsonbToCString(NULL, &j->root, VARSIZE(j));
-	int			cut = pg_mbcliplen(s, strlen(s), 200);
 
-	return s[cut] ? psprintf("%.*s...", cut, s) : s;
+	return clip_message_text(JsonbToCString(NULL, &j->root, VARSIZE(j)));
 }
 
-/* The server-encoding text of UTF-8 bytes, for a message. */
+/* UTF-8 bytes as text in the database encoding for a message. */
 static char *
 utf8_message_text(const char *s, int len)
 {
 	char	   *server = pg_any_to_server(s, len, PG_UTF8);
 
-	return server == s ? pnstrdup(s, len) : server;
+	return clip_message_text(server == s ? pnstrdup(s, len) : server);
 }
 
 static void entity_error(TrainRun *run, const struct EntitySpan *e,
