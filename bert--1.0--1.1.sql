@@ -252,3 +252,33 @@ LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION bert_models() IS
 'Models loaded in this backend, most recently used first: architecture, sizes, effective max_length, storage dtype, pooling, labels, size of model.safetensors, private_bytes (weights copied into this backend''s memory), load time in ms, weights (where they are read from: ''model file'' for F32 weights in place, ''shared cache'' for the prepared copy in bert.cache_dir, ''private copy''), shared_bytes (weights read from shared mappings), cache_file (the prepared copy, or NULL) and gemm_plan (how the matrix products call OpenBLAS: prior, measured or forced, then per weight shape in x out its layout and the strategy of each row bucket, with GFLOP/s measured).';
+
+-- ----------------------------------------------------------------------
+-- Training a token classifier from text with character-span entities
+-- (src/train_sql.c, bert_finetune_entities)
+-- ----------------------------------------------------------------------
+-- The rows are (text, entities jsonb), entities as spaCy and Hugging Face
+-- datasets write them: [{"start": 0, "end": 13, "label": "PER"}, ...],
+-- offsets in the characters substr() counts (end exclusive), the units of
+-- bert_ner's start_char / end_char.  The text is cut into words as the
+-- tokenizer's pre-tokenizer cuts it and the words tagged IOB2; training
+-- then equals bert_finetune_tokens on those words and tags.
+CREATE FUNCTION bert_finetune_entities(
+    model_name text, base_model text, training_data text,
+    epochs float8 DEFAULT 3, learning_rate float8 DEFAULT 5e-5,
+    batch_size integer DEFAULT 8, max_length integer DEFAULT NULL,
+    warmup_ratio float8 DEFAULT 0, warmup_steps integer DEFAULT 0,
+    weight_decay float8 DEFAULT 0, adam_beta1 float8 DEFAULT 0.9,
+    adam_beta2 float8 DEFAULT 0.999, adam_epsilon float8 DEFAULT 1e-8,
+    max_grad_norm float8 DEFAULT 1.0, dropout float8 DEFAULT NULL,
+    seed bigint DEFAULT 42, shuffle boolean DEFAULT true,
+    validation_share float8 DEFAULT 0.1, replace boolean DEFAULT false,
+    OUT epoch integer, OUT steps bigint, OUT train_loss float8,
+    OUT validation_loss float8, OUT validation_accuracy float8,
+    OUT seconds float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_finetune_entities'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 3;
+
+COMMENT ON FUNCTION bert_finetune_entities(text, text, text, float8, float8, integer, integer, float8, integer, float8, float8, float8, float8, float8, float8, bigint, boolean, float8, boolean) IS
+'Fine-tunes a token classifier (for bert_ner) from text with character-span entities: TRAINING_DATA returns (text, entities jsonb), entities an array of {"start": s, "end": e, "label": "PER"} (character offsets as substr() and bert_ner count them, end exclusive; [] for none). The text is split into words as the tokenizer''s pre-tokenizer splits it (white space, punctuation, CJK characters); a span must start and end on word boundaries and not overlap another. Words are tagged B-<label> (first word of an entity), I-<label> (the others) or O, and trained as bert_finetune_tokens trains words and tags. Same arguments and result as bert_finetune_tokens.';

@@ -57,8 +57,8 @@ FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                  AND d.deptype = 'e'
 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'bert')
-  AND p.proname NOT IN ('bert_finetune', 'bert_finetune_tokens', 'bert_pretrain',
-                        'bert_training_progress');
+  AND p.proname NOT IN ('bert_finetune', 'bert_finetune_tokens', 'bert_finetune_entities',
+                        'bert_pretrain', 'bert_training_progress');
 
 -- output columns of the set-returning functions
 SELECT f AS function, p.proargnames[p.pronargs + 1:] AS out_columns

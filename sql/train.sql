@@ -1,6 +1,7 @@
 --
 -- train: fine-tuning and pre-training from SQL (bert_finetune,
--- bert_finetune_tokens, bert_pretrain, bert_training_progress).
+-- bert_finetune_tokens, bert_finetune_entities, bert_pretrain,
+-- bert_training_progress).
 --
 -- BERT_TRAINMODELS is a writable directory holding copies of the tiny test
 -- models (test/run_tests.sh makes it).  Progress NOTICEs depend on timing,
@@ -17,8 +18,8 @@ SET client_min_messages = warning;
 SELECT p.oid::regprocedure AS function, p.provolatile AS vol, p.proparallel AS par,
        p.proisstrict AS strict, obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented
 FROM pg_proc p
-WHERE p.proname IN ('bert_finetune', 'bert_finetune_tokens', 'bert_pretrain',
-                    'bert_training_progress')
+WHERE p.proname IN ('bert_finetune', 'bert_finetune_tokens', 'bert_finetune_entities',
+                    'bert_pretrain', 'bert_training_progress')
 ORDER BY 1::text;
 SELECT count(*) AS running FROM bert_training_progress();
 
@@ -133,6 +134,77 @@ FROM bert_token_logits('Angela Merkel met Emmanuel Macron in Paris .', 'ner-trai
 WHERE t.token NOT LIKE '##%' AND t.token NOT IN ('[CLS]', '[SEP]');
 
 --
+-- token classification from text with character-span entities
+-- (bert_finetune_entities): the rows of ner_rows as text and spans.  The
+-- text is cut into the words of ner_rows ("Paris." into "Paris" and "."),
+-- the spans tag them IOB2, so training is the same run bit for bit
+--
+CREATE TABLE ner_spans (text text, entities jsonb);
+INSERT INTO ner_spans VALUES
+  ('Angela Merkel met Emmanuel Macron in Paris.',
+   '[{"start": 0, "end": 13, "label": "PER"}, {"start": 18, "end": 33, "label": "PER"}, {"start": 37, "end": 42, "label": "LOC"}]'),
+  ('Microsoft and Google opened offices in London.',
+   '[{"start": 0, "end": 9, "label": "ORG"}, {"start": 14, "end": 20, "label": "ORG"}, {"start": 39, "end": 45, "label": "LOC"}]'),
+  ('Björk sang in Reykjavík.',
+   '[{"start": 14, "end": 23, "label": "LOC"}, {"start": 0, "end": 5, "label": "PER"}]'),
+  ('Toyota and Sony met in Tokyo.',
+   '[{"start": 0, "end": 6, "label": "ORG"}, {"start": 11, "end": 15, "label": "ORG"}, {"start": 23, "end": 28, "label": "LOC"}]');
+-- offsets are characters (substr() units), not bytes
+SELECT e ->> 'label' AS label, substr(text, (e ->> 'start')::int + 1, (e ->> 'end')::int - (e ->> 'start')::int) AS span
+FROM ner_spans, jsonb_array_elements(entities) e WHERE text LIKE 'Bj%';
+CREATE TABLE ner_spans_run AS
+SELECT * FROM bert_finetune_entities('ner-spans', 'bert-tiny-random-ner', 'ner_spans',
+                                     epochs => 30, learning_rate => 3e-3, batch_size => 2,
+                                     validation_share => 0, dropout => 0);
+SELECT (SELECT array_agg(train_loss ORDER BY epoch) FROM ner_run) =
+       (SELECT array_agg(train_loss ORDER BY epoch) FROM ner_spans_run) AS same_losses,
+       md5(pg_read_binary_file(:'trainmodels' || '/ner-trained/model.safetensors')) =
+       md5(pg_read_binary_file(:'trainmodels' || '/ner-spans/model.safetensors')) AS same_tensors,
+       pg_read_file(:'trainmodels' || '/ner-spans/config.json')::jsonb -> 'id2label' AS id2label;
+-- with held-out rows and truncation (max_length 6 cuts rows mid-entity)
+-- too: every epoch's losses and accuracy equal
+SELECT a.epoch, a.train_loss = b.train_loss AS same_train_loss,
+       a.validation_loss = b.validation_loss AS same_validation_loss,
+       a.validation_accuracy = b.validation_accuracy AS same_accuracy
+FROM bert_finetune_tokens('ner-cut-words', 'bert-tiny-random-ner', 'ner_rows', epochs => 2,
+                          max_length => 6, validation_share => 0.25, batch_size => 2) a
+JOIN bert_finetune_entities('ner-cut-spans', 'bert-tiny-random-ner', 'ner_spans', epochs => 2,
+                            max_length => 6, validation_share => 0.25, batch_size => 2) b
+  USING (epoch)
+ORDER BY epoch;
+
+-- a model overfitted on spans gives the same spans back through bert_ner:
+-- entity type and character offsets of every training text (the accented
+-- "Café" shifts later offsets by a character, not by a byte)
+CREATE TABLE ner_synth (text text, entities jsonb);
+INSERT INTO ner_synth VALUES
+  ('John Smith lives in Paris.',
+   '[{"start": 0, "end": 10, "label": "PER"}, {"start": 20, "end": 25, "label": "LOC"}]'),
+  ('Mary Jones works for Google in London.',
+   '[{"start": 0, "end": 10, "label": "PER"}, {"start": 21, "end": 27, "label": "ORG"}, {"start": 31, "end": 37, "label": "LOC"}]'),
+  ('Café owners in Berlin met Anna Miller.',
+   '[{"start": 15, "end": 21, "label": "LOC"}, {"start": 26, "end": 37, "label": "PER"}]'),
+  ('Peter Brown flew from Tokyo to Rome with Sony staff.',
+   '[{"start": 0, "end": 11, "label": "PER"}, {"start": 22, "end": 27, "label": "LOC"}, {"start": 31, "end": 35, "label": "LOC"}, {"start": 41, "end": 45, "label": "ORG"}]'),
+  ('The weather in Madrid was nice.',
+   '[{"start": 15, "end": 21, "label": "LOC"}]'),
+  ('David Clark joined Apple, then Microsoft.',
+   '[{"start": 0, "end": 11, "label": "PER"}, {"start": 19, "end": 24, "label": "ORG"}, {"start": 31, "end": 40, "label": "ORG"}]'),
+  ('Nobody came to the party.', '[]'),
+  ('Sarah White visited Moscow and Vienna.',
+   '[{"start": 0, "end": 11, "label": "PER"}, {"start": 20, "end": 26, "label": "LOC"}, {"start": 31, "end": 37, "label": "LOC"}]');
+SELECT count(*) AS epochs FROM bert_finetune_entities('ner-synth', 'bert-tiny-random-ner', 'ner_synth',
+    epochs => 40, learning_rate => 5e-3, batch_size => 2, validation_share => 0, dropout => 0);
+SELECT pg_read_file(:'trainmodels' || '/ner-synth/config.json')::jsonb -> 'id2label' AS id2label;
+SELECT s.text,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('start', n.start_char, 'end', n.end_char, 'label', n.label)
+                                  ORDER BY n.start_char)
+                 FROM bert_ner(s.text, 'ner-synth') n), '[]') = s.entities AS same_spans
+FROM ner_synth s;
+SELECT entity, label, start_char, end_char, score > 0.5 AS confident
+FROM bert_ner('Café owners in Berlin met Anna Miller.', 'ner-synth');
+
+--
 -- continued pre-training: documents of several sentences
 --
 CREATE TABLE docs (body text);
@@ -216,6 +288,39 @@ SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT 1234567
 SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT 'a b'::text, '{A}'::text[]$$);
 SELECT * FROM bert_finetune_tokens('x', 'bert-tiny-random-ner', $$SELECT '{a,b}'::varchar[], '{A,B}'::name[]$$);
 SELECT * FROM bert_pretrain('x', 'bert-tiny-random-pretrain', $$SELECT 'Just one sentence here'$$);
+-- text with entities: the columns, NULLs, the shape of each entity, its
+-- range, overlaps, and spans that cut words (named in the detail)
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b'::text$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 5, '[]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b'::text, '[]'::json$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT NULL::text, '[]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b'::text, NULL::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '{"start": 0, "end": 1, "label": "PER"}'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '"a"'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[[0, 1, "PER"]]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"end": 1, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0.5, "end": 1, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0, "end": "1", "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0, "end": 1}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0, "end": 1, "label": 3}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0, "end": 1, "label": ""}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0, "end": 1, "label": "O"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": -1, "end": 1, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": -1e30, "end": 1e30, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 0, "end": 1e30, "label": "PER"}]'::jsonb$$);
+-- "Björk sang" is 10 characters (11 bytes): end 10 is its end, 11 is past it
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'Björk sang', '[{"start": 6, "end": 10, "label": "V"}, {"start": 0, "end": 11, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[{"start": 1, "end": 1, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'Angela Merkel met', '[{"start": 7, "end": 17, "label": "X"}, {"start": 0, "end": 13, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'Angela Merkel', '[{"start": 2, "end": 13, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'Angela Merkel', '[{"start": 0, "end": 9, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'Angela Merkel', '[{"start": 6, "end": 13, "label": "PER"}]'::jsonb$$);
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'Angela Merkel', '[{"start": 0, "end": 7, "label": "PER"}]'::jsonb$$);
+-- "Paris." is two words, "Paris" and "."; "Paris-Nord" three
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'in Paris-Nord.', '[{"start": 3, "end": 8, "label": "LOC"}, {"start": 9, "end": 11, "label": "LOC"}]'::jsonb$$);
+-- an empty array is a text without entities; rows without any entity
+-- have one label only
+SELECT * FROM bert_finetune_entities('x', 'bert-tiny-random-ner', $$SELECT 'a b', '[]'::jsonb$$);
 -- writing models is for superusers and members of pg_write_server_files,
 -- and the training query runs with the caller's privileges
 CREATE ROLE regress_bert_trainer;

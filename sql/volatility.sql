@@ -16,7 +16,7 @@ JOIN pg_proc p ON p.oid = f::regprocedure;
 -- every model function of the extension, its volatility (the view is
 -- made again in the upgrade database below)
 -- (the training functions, VOLATILE PARALLEL UNSAFE, are checked by train.sql)
-\set volatility_view 'CREATE VIEW bert_volatility AS SELECT p.oid::regprocedure::text AS function, p.provolatile AS vol, p.proparallel AS par FROM pg_proc p JOIN pg_depend d ON d.classid = ''pg_proc''::regclass AND d.objid = p.oid AND d.deptype = ''e'' WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = ''bert'') AND p.proname NOT IN (''bert_finetune'', ''bert_finetune_tokens'', ''bert_pretrain'', ''bert_training_progress'')'
+\set volatility_view 'CREATE VIEW bert_volatility AS SELECT p.oid::regprocedure::text AS function, p.provolatile AS vol, p.proparallel AS par FROM pg_proc p JOIN pg_depend d ON d.classid = ''pg_proc''::regclass AND d.objid = p.oid AND d.deptype = ''e'' WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = ''bert'') AND p.proname NOT IN (''bert_finetune'', ''bert_finetune_tokens'', ''bert_finetune_entities'', ''bert_pretrain'', ''bert_training_progress'')'
 :volatility_view;
 SELECT extversion FROM pg_extension WHERE extname = 'bert';
 SELECT function, vol, par FROM bert_volatility ORDER BY function COLLATE "C";

@@ -102,6 +102,7 @@ typedef struct TokState
 	BertTokens *out;
 	int			max_tokens;
 	bool		done;			/* max_tokens reached */
+	bool		words_only;		/* BertPreTokenize: a token per word */
 
 	/* current word */
 	int			count;			/* code points seen (may exceed n) */
@@ -813,6 +814,11 @@ word_flush(TokState *st)
 
 	if (st->count == 0)
 		return;
+	if (st->words_only)
+	{
+		emit_token(st, -1, st->word_start, st->word_end);
+		goto done;
+	}
 	if (st->count > tok->max_input_chars_per_word)
 	{
 		emit_token(st, tok->unk_id, st->word_start, st->word_end);
@@ -960,14 +966,12 @@ push_normalized(TokState *st, int32_t cp, int32_t start, int32_t end)
 }
 
 /*
- * Tokenizes UTF-8 text of `len` bytes into word pieces, appending to `out`
- * (zeroed, or holding palloc'd arrays; grown with repalloc).  Stops as soon
- * as `max_tokens` pieces are in `out`.  Invalid UTF-8 bytes are treated as
- * U+FFFD (dropped).
+ * BertTokenize, or with words_only BertPreTokenize: one token per word
+ * (id -1) instead of its pieces.
  */
-void
-BertTokenize(const BertTokenizer *tok, const char *text, size_t len,
-			 int max_tokens, BertTokens *out)
+static void
+tokenize(const BertTokenizer *tok, const char *text, size_t len,
+		 int max_tokens, BertTokens *out, bool words_only)
 {
 	TokState	st;
 	size_t		pos = 0;
@@ -982,6 +986,7 @@ BertTokenize(const BertTokenizer *tok, const char *text, size_t len,
 	st.tok = tok;
 	st.out = out;
 	st.max_tokens = max_tokens;
+	st.words_only = words_only;
 	word_alloc(&st, Min(WORD_INITIAL_CAP, tok->max_input_chars_per_word + 1));
 
 	while (pos < len && !st.done)
@@ -1105,6 +1110,34 @@ BertTokenize(const BertTokenizer *tok, const char *text, size_t len,
 	}
 	word_flush(&st);
 	pfree(st.cps);
+}
+
+/*
+ * Tokenizes UTF-8 text of `len` bytes into word pieces, appending to `out`
+ * (zeroed, or holding palloc'd arrays; grown with repalloc).  Stops as soon
+ * as `max_tokens` pieces are in `out`.  Invalid UTF-8 bytes are treated as
+ * U+FFFD (dropped).
+ */
+void
+BertTokenize(const BertTokenizer *tok, const char *text, size_t len,
+			 int max_tokens, BertTokens *out)
+{
+	tokenize(tok, text, len, max_tokens, out, false);
+}
+
+/*
+ * The words of UTF-8 text as the pre-tokenizer cuts them (steps 1-5 of the
+ * pipeline: special tokens, white space, punctuation, CJK ideographs, after
+ * normalization), appended to `words` (as for BertTokenize): one entry per
+ * word, id -1 (a special token's id for a special token), start / end the
+ * word's source byte span.  Every word yields at least one word piece
+ * ([UNK] at worst), and tokenizing a word's span alone yields one word.
+ */
+void
+BertPreTokenize(const BertTokenizer *tok, const char *text, size_t len,
+				BertTokens *words)
+{
+	tokenize(tok, text, len, INT32_MAX, words, true);
 }
 
 /*

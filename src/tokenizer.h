@@ -133,6 +133,15 @@ extern void BertTokenize(const BertTokenizer *tok, const char *text,
 						 size_t len, int max_tokens, BertTokens *out);
 
 /*
+ * The words of UTF-8 text as the pre-tokenizer (BertPreTokenizer after
+ * BertNormalizer) cuts them, appended to `words`: id -1 (or the id of a
+ * special token written in the text) and the word's byte span [start, end).
+ * Tokenizing a word's span alone gives the pieces of that one word.
+ */
+extern void BertPreTokenize(const BertTokenizer *tok, const char *text,
+							size_t len, BertTokens *words);
+
+/*
  * Builds [CLS] A [SEP] (b == NULL) or [CLS] A [SEP] B [SEP] truncated to
  * max_len tokens; pairs are truncated longest-first as Hugging Face's
  * TruncationStrategy.LONGEST_FIRST.  max_len must be >= 2 (>= 3 for pairs).

@@ -6,7 +6,9 @@
  *	   (BertEncode), one label per example;
  *	 - token classification: words tokenized one by one; the first piece of
  *	   each word carries its tag, the other pieces and [CLS] / [SEP] -100,
- *	   as Hugging Face's run_ner example (label_all_tokens off);
+ *	   as Hugging Face's run_ner example (label_all_tokens off); from text
+ *	   with character-span entities, the words are the pre-tokenizer's and
+ *	   their tags IOB2 (BertWordAt checks the span boundaries);
  *	 - pre-training (Devlin et al. 2019, section 3.1): sentence pairs whose
  *	   B is the true next sentence half of the time and a random sentence of
  *	   another document otherwise, and masked-LM targets on 15% of the
@@ -243,6 +245,40 @@ BertAlignWords(int32_t *ids, int32_t *labels, const BertTokenizer *tok,
 	ids[n] = tok->sep_id;
 	labels[n++] = BERT_IGNORE_INDEX;
 	return n;
+}
+
+/*
+ * Where a span boundary falls among n words of byte spans [starts[i],
+ * ends[i]) in text order (BertPreTokenize): the index of the word that
+ * starts at offset (at_end false) or ends at offset (at_end true), or -1
+ * with *inside the word the offset falls strictly inside (-1 when it falls
+ * between words: white space or dropped characters).  Binary search.
+ */
+int
+BertWordAt(const int32_t *starts, const int32_t *ends, int n, int32_t offset,
+		   bool at_end, int *inside)
+{
+	int			lo = 0,
+				hi = n;
+
+	/* the first word whose end is past offset (at_end: at or past) */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (at_end ? ends[mid] < offset : ends[mid] <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*inside = -1;
+	if (lo == n)
+		return -1;
+	if (at_end ? ends[lo] == offset : starts[lo] == offset)
+		return lo;
+	if (starts[lo] < offset && offset < ends[lo])
+		*inside = lo;
+	return -1;
 }
 
 /*

@@ -67,6 +67,8 @@ extern int	BertAlignWords(int32_t *ids, int32_t *labels,
 						   const BertTokenizer *tok, const char *const *words,
 						   const int *word_lens, const int32_t *tags,
 						   int n_words, int max_len, BertTokens *scratch);
+extern int	BertWordAt(const int32_t *starts, const int32_t *ends, int n,
+					   int32_t offset, bool at_end, int *inside);
 extern void BertMaskTokens(int32_t *ids, int32_t *labels, int len,
 						   const BertTokenizer *tok, int vocab_size,
 						   double probability, BertRng *rng);

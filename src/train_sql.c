@@ -1,8 +1,9 @@
 /*
  * train_sql.c
  *		The SQL training functions: bert_finetune (sequence classifier),
- *		bert_finetune_tokens (token classifier), bert_pretrain (masked LM +
- *		next sentence) and bert_training_progress.
+ *		bert_finetune_tokens and bert_finetune_entities (token classifier
+ *		from words and tags, or from text with character-span entities),
+ *		bert_pretrain (masked LM + next sentence) and bert_training_progress.
  *
  * A run, in order:
  *	 1. checks before any work: the options, the caller's right to write
@@ -59,6 +60,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/float.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -883,6 +885,377 @@ token_row(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
 	MemoryContextSwitchTo(old);
 }
 
+/* An entity of a row of bert_finetune_entities, as read and checked. */
+typedef struct EntitySpan
+{
+	int			index;			/* in the row's array, from 0 */
+	int32		start;			/* characters of the text (substr units) */
+	int32		end;
+	char	   *label;			/* UTF-8 */
+	JsonbValue *value;			/* the element, for messages */
+	int			first_word;
+	int			last_word;
+} EntitySpan;
+
+/* UTF-8 of a string in the database encoding, NUL-terminated. */
+static char *
+server_to_utf8(const char *s, int len)
+{
+	size_t		l;
+	char	   *u = BertTextToUtf8(cstring_to_text_with_len(s, len), &l);
+
+	return pnstrdup(u, l);
+}
+
+/* A string in the database encoding for a message, cut after 200 bytes. */
+static char *
+clip_message_text(const char *s)
+{
+	int			cut = pg_mbcliplen(s, strlen(s), 200);
+
+	return s[cut] ? psprintf("%.*s...", cut, s) : pstrdup(s);
+}
+
+/* A JSON value as text for a message. */
+static char *
+jsonb_value_text(JsonbValue *v)
+{
+	Jsonb	   *j = JsonbValueToJsonb(v);
+
+	return clip_message_text(JsonbToCString(NULL, &j->root, VARSIZE(j)));
+}
+
+/* UTF-8 bytes as text in the database encoding for a message. */
+static char *
+utf8_message_text(const char *s, int len)
+{
+	char	   *server = pg_any_to_server(s, len, PG_UTF8);
+
+	return clip_message_text(server == s ? pnstrdup(s, len) : server);
+}
+
+static void entity_error(TrainRun *run, const struct EntitySpan *e,
+						 const char *problem, const char *detail,
+						 const char *hint) pg_attribute_noreturn();
+
+/* Raises the error for entity e of the current row. */
+static void
+entity_error(TrainRun *run, const EntitySpan *e, const char *problem,
+			 const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s: entity %d of row " INT64_FORMAT " of training_data %s",
+					run->function, e->index + 1, run->rows + 1, problem),
+			 detail[0] ? errdetail("Entity %d is %s. %s", e->index + 1,
+								   jsonb_value_text(e->value), detail)
+			 : errdetail("Entity %d is %s.", e->index + 1, jsonb_value_text(e->value)),
+			 errhint("%s", hint)));
+}
+
+/* Integer member `key` of an entity object; false when missing or not one. */
+static bool
+entity_int(JsonbContainer *obj, const char *key, int32 *out)
+{
+	JsonbValue	v;
+	char	   *digits;
+	char	   *end;
+	long		n;
+
+	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL ||
+		v.type != jbvNumeric)
+		return false;
+	digits = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+	if (strspn(digits + (digits[0] == '-'), "0123456789") != strlen(digits + (digits[0] == '-')))
+		return false;
+	errno = 0;
+	n = strtol(digits, &end, 10);
+	/* far out of range stays out of range */
+	if (errno != 0)
+		n = digits[0] == '-' ? PG_INT32_MIN : PG_INT32_MAX;
+	n = Min(Max(n, PG_INT32_MIN), PG_INT32_MAX);
+	*out = (int32) n;
+	return true;
+}
+
+/*
+ * Byte offsets into utf8 (utf8_len bytes, the UTF-8 form of the database
+ * text server, server_len bytes) of the character boundaries 0..*nchars, in
+ * the units substr() counts (bert_ner's start_char / end_char): code points
+ * in UTF8 and the single-byte encodings, bytes in SQL_ASCII, and in other
+ * multibyte encodings characters, one converted at a time (a character may
+ * stand for several code points).  Returns (*nchars + 1) offsets.
+ */
+static int32 *
+char_byte_offsets(const char *server, int server_len, const char *utf8,
+				  int utf8_len, int *nchars)
+{
+	int			encoding = GetDatabaseEncoding();
+	int32	   *map;
+	int			n = 0;
+
+	if (encoding == PG_SQL_ASCII)
+	{
+		map = palloc(sizeof(int32) * (utf8_len + 1));
+		for (int i = 0; i <= utf8_len; i++)
+			map[i] = i;
+		*nchars = utf8_len;
+		return map;
+	}
+	map = palloc(sizeof(int32) * (Max(server_len, utf8_len) + 1));
+	if (encoding == PG_UTF8 || pg_encoding_max_length(encoding) == 1)
+	{
+		for (int b = 0; b < utf8_len; b++)
+			if (((unsigned char) utf8[b] & 0xC0) != 0x80)
+				map[n++] = b;
+	}
+	else
+	{
+		int32		b = 0;
+
+		for (int p = 0; p < server_len;)
+		{
+			int			l = pg_mblen(server + p);
+
+			map[n++] = b;
+			if (l == 1 && !IS_HIGHBIT_SET(server[p]))
+				b++;
+			else
+				b += strlen(pg_server_to_any(server + p, l, PG_UTF8));
+			p += l;
+		}
+	}
+	map[n] = utf8_len;
+	*nchars = n;
+	return map;
+}
+
+static int
+entity_start_cmp(const void *a, const void *b)
+{
+	const EntitySpan *x = a;
+	const EntitySpan *y = b;
+
+	if (x->start != y->start)
+		return (x->start > y->start) - (x->start < y->start);
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * Reads and checks the entities of the current row: an array of
+ * {"start", "end", "label"} objects, start < end within the text's nchars
+ * characters.  Returns them sorted by start; *n their number.
+ */
+static EntitySpan *
+read_entities(TrainRun *run, Jsonb *jb, int nchars, int *n)
+{
+	const char *shape = "Entities are a JSON array of objects such as {\"start\": 0, \"end\": 6, \"label\": \"PER\"}: character offsets into the text (end exclusive) and the entity type.";
+	EntitySpan *spans;
+	int			count;
+
+	if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
+	{
+		JsonbValue	v;
+
+		JsonbToJsonbValue(jb, &v);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: the entities of row " INT64_FORMAT " of training_data are not a JSON array",
+						run->function, run->rows + 1),
+				 errdetail("They are %s.", jsonb_value_text(&v)),
+				 errhint("%s Pass '[]' for a text without entities.", shape)));
+	}
+	count = JB_ROOT_COUNT(jb);
+	spans = palloc0(sizeof(EntitySpan) * Max(count, 1));
+	for (int i = 0; i < count; i++)
+	{
+		JsonbValue *v = getIthJsonbValueFromContainer(&jb->root, i);
+		EntitySpan *e = &spans[i];
+		JsonbValue	label;
+
+		e->index = i;
+		e->value = v;
+		if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+			entity_error(run, e, "is not an object", "", shape);
+		if (!entity_int(v->val.binary.data, "start", &e->start))
+			entity_error(run, e, "has no integer \"start\"", "", shape);
+		if (!entity_int(v->val.binary.data, "end", &e->end))
+			entity_error(run, e, "has no integer \"end\"", "", shape);
+		if (getKeyJsonValueFromContainer(v->val.binary.data, "label", 5, &label) == NULL ||
+			label.type != jbvString)
+			entity_error(run, e, "has no string \"label\"", "", shape);
+		if (label.val.string.len == 0)
+			entity_error(run, e, "has an empty label", "",
+						 "Give the entity type, such as \"PER\" or \"LOC\".");
+		e->label = server_to_utf8(label.val.string.val, label.val.string.len);
+		if (strcmp(e->label, "O") == 0)
+			entity_error(run, e, "is labelled \"O\"",
+						 "\"O\" is the tag of the words outside every entity.",
+						 "Give the entity type, such as \"PER\" or \"LOC\"; words outside entities need no entry.");
+		if (e->start < 0)
+			entity_error(run, e, "starts before the text",
+						 "Offsets count characters from 0.", shape);
+		if (e->end > nchars)
+			entity_error(run, e, "ends past the end of its text",
+						 psprintf("The text has %d characters.", nchars), shape);
+		if (e->start >= e->end)
+			entity_error(run, e, "is empty",
+						 "Its end must be greater than its start (the end is exclusive).", shape);
+	}
+	qsort(spans, count, sizeof(EntitySpan), entity_start_cmp);
+	for (int i = 1; i < count; i++)
+		if (spans[i].start < spans[i - 1].end)
+			entity_error(run, &spans[i], psprintf("overlaps entity %d", spans[i - 1].index + 1),
+						 psprintf("Entity %d is %s.", spans[i - 1].index + 1,
+								  jsonb_value_text(spans[i - 1].value)),
+						 "A word belongs to one entity at most: remove or split the overlapping spans.");
+	*n = count;
+	return spans;
+}
+
+/*
+ * The words of entity e (BertWordAt on its byte span [b0, b1) of utf8);
+ * ERROR unless it starts at the start of a word and ends at the end of one
+ * (spaCy's alignment_mode="strict"), naming the word it cuts.
+ */
+static void
+entity_words(TrainRun *run, EntitySpan *e, const BertTokens *words,
+			 const char *utf8, int32 b0, int32 b1)
+{
+	const char *span = utf8_message_text(utf8 + b0, b1 - b0);
+
+	for (int side = 0; side < 2; side++)
+	{
+		int			inside;
+		int			w = BertWordAt(words->start, words->end, words->n,
+								   side ? b1 : b0, side == 1, &inside);
+
+		if (side)
+			e->last_word = w;
+		else
+			e->first_word = w;
+		if (w >= 0)
+			continue;
+		entity_error(run, e,
+					 inside >= 0 ? (side ? "ends inside a word" : "starts inside a word")
+					 : (side ? "does not end at a word" : "does not start at a word"),
+					 inside >= 0
+					 ? psprintf("Its span \"%s\" cuts the word \"%s\".", span,
+								utf8_message_text(utf8 + words->start[inside],
+												  words->end[inside] - words->start[inside]))
+					 : psprintf("Its span \"%s\" %s with white space or a character the tokenizer drops.",
+								span, side ? "ends" : "starts"),
+					 "An entity must start and end on word boundaries as the tokenizer splits the text: at white space, around each punctuation character and each CJK character. Widen or narrow the span to whole words.");
+	}
+}
+
+/*
+ * (text, entities jsonb) for a token classifier: the text cut into words
+ * as the tokenizer's pre-tokenizer cuts it, IOB2 tags from the entity
+ * spans (B-<label> on an entity's first word, I-<label> on the others, O
+ * elsewhere), then the words and tags as token_row trains them.
+ */
+static void
+entity_row(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
+		   int ncols, MemoryContext keep)
+{
+	const BertTokenizer *tok = &run->base->tokenizer;
+	bool		isnull;
+	Datum		d;
+	text	   *t = NULL;
+	Jsonb	   *jb = NULL;
+	size_t		utf8_len;
+	char	   *utf8;
+	int32	   *char_bytes;
+	int			nchars;
+	EntitySpan *spans;
+	int			n_spans;
+	BertTokens	words = {0};
+	BertTokens	scratch = {0};
+	const char **word_ptrs;
+	int		   *word_lens;
+	int32	   *tags;
+	int32		o_tag = -1;
+	int32	   *ids = palloc(sizeof(int32) * run->max_len);
+	int32	   *labels = palloc(sizeof(int32) * run->max_len);
+	int			len;
+	MemoryContext old;
+
+	(void) ncols;
+	for (int c = 0; c < 2; c++)
+	{
+		Oid			type = SPI_gettypeid(desc, cols[c]);
+
+		if (c == 0 ? (type != TEXTOID && type != VARCHAROID) : type != JSONBOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s: the %s column of training_data must be %s, not %s",
+							run->function, c == 0 ? "text" : "entities",
+							c == 0 ? "text" : "jsonb", format_type_be(type)),
+					 errdetail("Each row gives a text and its entities as a jsonb array of {\"start\", \"end\", \"label\"} objects."),
+					 errhint("Cast the column to %s in the training query.",
+							 c == 0 ? "text" : "jsonb")));
+		d = SPI_getbinval(tuple, desc, cols[c], &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s: row " INT64_FORMAT " of training_data has %s",
+							run->function, run->rows + 1, c == 0 ? "a NULL text" : "NULL entities"),
+					 errdetail("Every row needs a text and its entities."),
+					 errhint(c == 0 ? "Filter NULLs out in the query."
+							 : "Pass '[]'::jsonb for a text without entities.")));
+		if (c == 0)
+			t = DatumGetTextPP(d);
+		else
+			jb = DatumGetJsonbP(d);
+	}
+
+	utf8 = BertTextToUtf8(t, &utf8_len);
+	char_bytes = char_byte_offsets(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), utf8,
+								   (int) utf8_len, &nchars);
+	spans = read_entities(run, jb, nchars, &n_spans);
+	BertPreTokenize(tok, utf8, utf8_len, &words);
+	for (int k = 0; k < n_spans; k++)
+		entity_words(run, &spans[k], &words, utf8, char_bytes[spans[k].start],
+					 char_bytes[spans[k].end]);
+
+	/* IOB2 tags, their label ids taken in word order as token_row does */
+	word_ptrs = palloc(sizeof(char *) * Max(words.n, 1));
+	word_lens = palloc(sizeof(int) * Max(words.n, 1));
+	tags = palloc(sizeof(int32) * Max(words.n, 1));
+	for (int k = 0, w = 0; w < words.n; w++)
+	{
+		word_ptrs[w] = utf8 + words.start[w];
+		word_lens[w] = words.end[w] - words.start[w];
+		while (k < n_spans && spans[k].last_word < w)
+			k++;
+		if (k < n_spans && spans[k].first_word <= w)
+		{
+			char	   *tag = psprintf("%s%s", w == spans[k].first_word ? "B-" : "I-",
+									   spans[k].label);
+
+			old = MemoryContextSwitchTo(keep);
+			tags[w] = label_id(run, &run->labels, tag, PointerGetDatum(NULL));
+			MemoryContextSwitchTo(old);
+		}
+		else
+		{
+			if (o_tag < 0)
+			{
+				old = MemoryContextSwitchTo(keep);
+				o_tag = label_id(run, &run->labels, "O", PointerGetDatum(NULL));
+				MemoryContextSwitchTo(old);
+			}
+			tags[w] = o_tag;
+		}
+	}
+	len = BertAlignWords(ids, labels, tok, word_ptrs, word_lens, tags, words.n,
+						 run->max_len, &scratch);
+	old = MemoryContextSwitchTo(keep);
+	check_engine(run, BertExamplesAdd(&run->data, ids, labels, len, len, 0));
+	MemoryContextSwitchTo(old);
+}
+
 /* (document text) for pre-training: its sentences, tokenized. */
 static void
 document_row(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
@@ -1487,7 +1860,8 @@ return_results(FunctionCallInfo fcinfo, TrainRun *run)
 
 /* The whole run of every training function (see the file header). */
 static void
-run_training(FunctionCallInfo fcinfo, BertTask task, const char *function)
+run_training(FunctionCallInfo fcinfo, BertTask task, const char *function,
+			 bool entities)
 {
 	TrainRun   *run = palloc0(sizeof(TrainRun));
 	struct timeval tv;
@@ -1531,7 +1905,10 @@ run_training(FunctionCallInfo fcinfo, BertTask task, const char *function)
 						  sequence_row);
 				break;
 			case BERT_TASK_TOKEN_CLASSIFICATION:
-				read_rows(run, data, 2, 2, "(words text[], tags text[])", token_row);
+				if (entities)
+					read_rows(run, data, 2, 2, "(text, entities jsonb)", entity_row);
+				else
+					read_rows(run, data, 2, 2, "(words text[], tags text[])", token_row);
 				break;
 			case BERT_TASK_PRETRAINING:
 				read_rows(run, data, 1, 1, "(document text)", document_row);
@@ -1575,7 +1952,7 @@ PG_FUNCTION_INFO_V1(bert_finetune);
 Datum
 bert_finetune(PG_FUNCTION_ARGS)
 {
-	run_training(fcinfo, BERT_TASK_SEQUENCE_CLASSIFICATION, "bert_finetune");
+	run_training(fcinfo, BERT_TASK_SEQUENCE_CLASSIFICATION, "bert_finetune", false);
 	return (Datum) 0;
 }
 
@@ -1587,7 +1964,23 @@ PG_FUNCTION_INFO_V1(bert_finetune_tokens);
 Datum
 bert_finetune_tokens(PG_FUNCTION_ARGS)
 {
-	run_training(fcinfo, BERT_TASK_TOKEN_CLASSIFICATION, "bert_finetune_tokens");
+	run_training(fcinfo, BERT_TASK_TOKEN_CLASSIFICATION, "bert_finetune_tokens", false);
+	return (Datum) 0;
+}
+
+/*
+ * bert_finetune_entities(model_name, base_model, training_data, ...)
+ * Fine-tunes a token classifier on (text, entities jsonb) rows: entities
+ * an array of {"start", "end", "label"} character spans of the text (end
+ * exclusive, substr() units, as bert_ner returns them), turned into the
+ * pre-tokenizer's words with IOB2 tags (entity_row).  Equivalent to
+ * bert_finetune_tokens on those words and tags.
+ */
+PG_FUNCTION_INFO_V1(bert_finetune_entities);
+Datum
+bert_finetune_entities(PG_FUNCTION_ARGS)
+{
+	run_training(fcinfo, BERT_TASK_TOKEN_CLASSIFICATION, "bert_finetune_entities", true);
 	return (Datum) 0;
 }
 
@@ -1600,7 +1993,7 @@ PG_FUNCTION_INFO_V1(bert_pretrain);
 Datum
 bert_pretrain(PG_FUNCTION_ARGS)
 {
-	run_training(fcinfo, BERT_TASK_PRETRAINING, "bert_pretrain");
+	run_training(fcinfo, BERT_TASK_PRETRAINING, "bert_pretrain", false);
 	return (Datum) 0;
 }
 

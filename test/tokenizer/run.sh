@@ -121,6 +121,9 @@ step "checking truncation, loaders and limits"
 "$WORK/tokcheck" "$MODEL/vocab.txt" --selftest || STATUS=1
 { head -n 2000 "$WORK/cases/cases.hex"; grep -P '\t' "$WORK/cases/cases.hex"; } |
 	"$WORK/tokcheck" "$MODEL/vocab.txt" --trunc || STATUS=1
+# the pre-tokenizer's words (bert_finetune_entities) on every case
+"$WORK/tokcheck" "$MODEL/vocab.txt" --words < "$WORK/cases/cases.hex" || STATUS=1
+"$WORK/tokcheck" "$WORK/cases/ext_vocab.txt" --max-chars 250 --words < "$WORK/cases/ext.hex" || STATUS=1
 
 # --- sanitizers on hostile cases and random bytes ----------------------------
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
@@ -134,6 +137,8 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		if ASAN_OPTIONS=detect_leaks=0 "$WORK/tokcheck_asan" "$MODEL/vocab.txt" -o \
 				< "$WORK/hostile.hex" > /dev/null 2> "$WORK/asan.log" &&
 			ASAN_OPTIONS=detect_leaks=0 "$WORK/tokcheck_asan" "$MODEL/vocab.txt" --trunc \
+				< "$WORK/hostile.hex" > /dev/null 2>> "$WORK/asan.log" &&
+			ASAN_OPTIONS=detect_leaks=0 "$WORK/tokcheck_asan" "$MODEL/vocab.txt" --words \
 				< "$WORK/hostile.hex" > /dev/null 2>> "$WORK/asan.log" &&
 			ASAN_OPTIONS=detect_leaks=0 "$WORK/tokcheck_asan" "$MODEL/vocab.txt" --selftest \
 				> /dev/null 2>> "$WORK/asan.log" &&

@@ -18,6 +18,9 @@
  *	 tokcheck VOCAB --trunc < cases
  *		Checks BertEncode truncation (singles: first max_len-2 pieces; pairs:
  *		longest first) against the untruncated encoding for several max_len.
+ *	 tokcheck VOCAB --words < cases
+ *		Checks BertPreTokenize: ordered, disjoint words inside the text, and
+ *		tokenizing them one by one gives the text's tokens and spans.
  *	 tokcheck VOCAB --selftest
  *		Checks both loaders, lookups, error messages, max_tokens and edge
  *		cases of BertEncode.
@@ -319,6 +322,81 @@ run_trunc(const BertTokenizer *tok)
 	return bad > 0 ? 1 : 0;
 }
 
+/*
+ * Mode "--words": BertPreTokenize against BertTokenize.  The words are
+ * ordered, non-empty, inside the text and disjoint; every token of the
+ * text lies inside one word; and tokenizing the words one by one gives the
+ * text's tokens and spans (what bert_finetune_entities trains on is what
+ * bert_ner sees).  A text with a capital sigma may differ there (its final
+ * form depends on the letters around the word, and so may its pieces): it
+ * gets the first checks only.
+ */
+static int
+run_words(const BertTokenizer *tok)
+{
+	char	   *line = NULL;
+	size_t		linecap = 0;
+	ssize_t		n;
+	long		lineno = 0;
+	long		checked = 0;
+	long		sigma = 0;
+	long		bad = 0;
+
+	while ((n = getline(&line, &linecap, stdin)) >= 0)
+	{
+		char	   *texts[2];
+		size_t		lens[2];
+
+		lineno++;
+		parse_case(line, n, &texts[0], &lens[0], &texts[1], &lens[1]);
+		for (int side = 0; side < 2 && texts[side] != NULL; side++)
+		{
+			const char *t = texts[side];
+			BertTokens	words = {0};
+			BertTokens	full = {0};
+			BertTokens	each = {0};
+			bool		ok = true;
+			bool		has_sigma = false;
+
+			for (size_t i = 0; i + 1 < lens[side]; i++)
+				has_sigma |= (unsigned char) t[i] == 0xCE && (unsigned char) t[i + 1] == 0xA3;
+			BertPreTokenize(tok, t, lens[side], &words);
+			BertTokenize(tok, t, lens[side], UNLIMITED, &full);
+			for (int w = 0; w < words.n && ok; w++)
+			{
+				int			before = each.n;
+
+				ok = words.start[w] < words.end[w] && words.end[w] <= (int32_t) lens[side] &&
+					(w == 0 ? words.start[w] >= 0 : words.start[w] >= words.end[w - 1]);
+				BertTokenize(tok, t + words.start[w], words.end[w] - words.start[w],
+							 UNLIMITED, &each);
+				ok = ok && each.n > before;
+				for (int k = before; k < each.n; k++)
+				{
+					each.start[k] += words.start[w];
+					each.end[k] += words.start[w];
+				}
+			}
+			ok = ok && (has_sigma || each.n == full.n);
+			for (int k = 0; ok && !has_sigma && k < full.n; k++)
+				ok = each.start[k] == full.start[k] && each.end[k] == full.end[k] &&
+					each.ids[k] == full.ids[k];
+			if (!ok)
+			{
+				fprintf(stderr, "line %ld: %d words, %d tokens word by word, %d tokens\n",
+						lineno, words.n, each.n, full.n);
+				bad++;
+			}
+			checked++;
+			sigma += has_sigma;
+		}
+	}
+	free(line);
+	printf("words: %ld texts checked (%ld with a capital sigma: the words only), %ld wrong\n",
+		   checked, sigma, bad);
+	return bad > 0 ? 1 : 0;
+}
+
 #define EXPECT(cond, ...) \
 	do { \
 		if (!(cond)) \
@@ -615,7 +693,8 @@ main(int argc, char **argv)
 	{
 		if (strcmp(argv[i], "-o") == 0)
 			mode = "offsets";
-		else if (strcmp(argv[i], "--trunc") == 0 || strcmp(argv[i], "--selftest") == 0)
+		else if (strcmp(argv[i], "--trunc") == 0 || strcmp(argv[i], "--selftest") == 0 ||
+				 strcmp(argv[i], "--words") == 0)
 			mode = argv[i] + 2;
 		else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc)
 		{
@@ -631,7 +710,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: tokcheck VOCAB [-o | --trunc | --selftest | --bench FILE [N]]"
+		fprintf(stderr, "usage: tokcheck VOCAB [-o | --trunc | --words | --selftest | --bench FILE [N]]"
 				" [--max-chars N] < cases\n       tokcheck --dump-props\n");
 		return 2;
 	}
@@ -649,6 +728,8 @@ main(int argc, char **argv)
 		return run_trunc(&tok);
 	if (strcmp(mode, "selftest") == 0)
 		return run_selftest(&tok);
+	if (strcmp(mode, "words") == 0)
+		return run_words(&tok);
 	if (strcmp(mode, "bench") == 0)
 		return run_bench(&tok, bench_file, repeat);
 	return run_cases(&tok, strcmp(mode, "offsets") == 0);

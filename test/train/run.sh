@@ -9,7 +9,9 @@
 #   - a long run shows in bert_training_progress() from another session and
 #     sends progress NOTICEs;
 #   - a cancelled run and a terminated backend leave neither a model nor a
-#     temporary directory behind.
+#     temporary directory behind;
+#   - bert_finetune_entities takes offsets in the units of the database
+#     encoding (SQL_ASCII, LATIN1, EUC_JP) and bert_ner returns them.
 # Ends with "train_sql: N passed, M failed".
 set -uo pipefail
 
@@ -150,6 +152,61 @@ else
 fi
 chmod -R u+w "$M"
 rm -rf "$M/read-only-model" "$M"/.bert-training-*
+
+# 5. bert_finetune_entities in other database encodings: offsets are the
+#    units substr() counts there (bytes in SQL_ASCII, characters in LATIN1
+#    and EUC_JP), found with strpos() in that database; a model overfitted
+#    on those spans gives them back through bert_ner
+for enc in SQL_ASCII LATIN1 EUC_JP; do
+	db=bert_train_$(echo "$enc" | tr 'A-Z' 'a-z')
+	prefix=Café
+	[ "$enc" = EUC_JP ] && prefix=東京	# two words: CJK ideographs are words of their own
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+	q -d postgres -c "CREATE DATABASE $db ENCODING '$enc' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+	PGCLIENTENCODING=UTF8 q -d "$db" >/dev/null <<SQL
+CREATE EXTENSION bert;
+SET bert.model_dir = '$M';
+CREATE TABLE texts (text text, entities text[]);
+INSERT INTO texts VALUES
+  ('$prefix owners in Berlin met Anna Miller.', '{Berlin:LOC,Anna Miller:PER}'),
+  ('John Smith from $prefix lives in Paris.', '{John Smith:PER,Paris:LOC}'),
+  ('Mary Jones works for Google in London.', '{Mary Jones:PER,Google:ORG,London:LOC}'),
+  ('Peter Brown flew from Tokyo to Rome with Sony staff.', '{Peter Brown:PER,Tokyo:LOC,Rome:LOC,Sony:ORG}'),
+  ('Nobody came to the $prefix party.', '{}');
+CREATE TABLE spans AS
+SELECT t.text, coalesce(jsonb_agg(jsonb_build_object(
+         'start', strpos(t.text, split_part(e, ':', 1)) - 1,
+         'end', strpos(t.text, split_part(e, ':', 1)) - 1 + length(split_part(e, ':', 1)),
+         'label', split_part(e, ':', 2))) FILTER (WHERE e IS NOT NULL), '[]') AS entities
+FROM texts t LEFT JOIN LATERAL unnest(t.entities) e ON true GROUP BY t.text;
+SELECT count(*) FROM bert_finetune_entities('ner-$db', 'bert-tiny-random-ner', 'spans', epochs => 40,
+    learning_rate => 5e-3, batch_size => 2, validation_share => 0, dropout => 0);
+SQL
+	[ $? = 0 ] || bad "bert_finetune_entities in $enc failed"
+	res=$(PGCLIENTENCODING=UTF8 q -d "$db" -c "SET bert.model_dir = '$M'" -c "
+		SELECT count(*) FILTER (WHERE same), count(*),
+		       (SELECT string_agg(start_char || '-' || end_char, ' ')
+		        FROM bert_ner('$prefix owners in Berlin met Anna Miller.', 'ner-$db'))
+		FROM (SELECT coalesce((SELECT jsonb_agg(jsonb_build_object('start', n.start_char,
+		             'end', n.end_char, 'label', n.label) ORDER BY n.start_char)
+		             FROM bert_ner(s.text, 'ner-$db') n), '[]') @> s.entities AND
+		             s.entities @> coalesce((SELECT jsonb_agg(jsonb_build_object('start', n.start_char,
+		             'end', n.end_char, 'label', n.label)) FROM bert_ner(s.text, 'ner-$db') n), '[]') AS same
+		      FROM spans s) x" 2>&1)
+	# Berlin starts after "Café owners in " (15 characters, 16 bytes) or "東京 owners in " (13)
+	case $enc in
+	SQL_ASCII) want="5|5|16-22 27-38" ;;
+	LATIN1) want="5|5|15-21 26-37" ;;
+	EUC_JP) want="5|5|13-19 24-35" ;;
+	esac
+	if [ "$res" = "$want" ]; then
+		ok "bert_finetune_entities in $enc: bert_ner gives the training spans back ($res)"
+	else
+		bad "bert_finetune_entities in $enc: got $res, want $want"
+	fi
+	rm -rf "${M:?}/ner-$db"
+	psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null
+done
 
 n=$(q -c "SELECT count(*) FROM bert_training_progress()")
 [ "$n" = 0 ] && ok "no run in progress afterwards" || bad "$n runs still listed"
