@@ -294,51 +294,61 @@ BertDropoutBackward(float *dx, const uint8_t *mask, size_t n, float p)
 
 /*
  * Per sequence and head h_: P = softmax(Q_h K_h^T / sqrt(d)), saved in
- * probs (heads * sum(len^2): sequence after sequence, head after head,
- * (len, len) each); ctx_h (len, d) = dropout(P) V_h.  q, k, v, ctx (R, H).
- * With p > 0 the dropped-out P goes through scratch (max len^2) and its
- * mask into mask (as probs).  The same BLAS calls as encoder.c's
+ * probs (heads * sum(nq * len): sequence after sequence, head after head,
+ * (nq, len) each); ctx_h (nq, d) = dropout(P) V_h.  k, v (R, H) hold the
+ * rows of the batch; q, ctx (Rq, H) the query rows: those of sequence s are
+ * rows q_start[s] .. q_start[s + 1] - 1 of q (nq of them, 1 <= nq <= len),
+ * or with q_start NULL all rows of the sequence (q_start = seq_start, Rq =
+ * R).  With p > 0 the dropped-out P goes through scratch (max len^2) and
+ * its mask into mask (as probs).  The same BLAS calls as encoder.c's
  * attention().
  */
 void
 BertAttentionForward(float *ctx, float *probs, uint8_t *mask, float *scratch,
 					 const float *q, const float *k, const float *v,
-					 const BertBatch *b, int h, int heads, float p,
-					 BertRng *rng)
+					 const BertBatch *b, const int *q_start, int h, int heads,
+					 float p, BertRng *rng)
 {
 	int			d = h / heads;
 	float		scale = 1.0f / sqrtf((float) d);
 	size_t		poff = 0;
 
+	if (q_start == NULL)
+		q_start = b->seq_start;
 	for (int s = 0; s < b->num_seqs; s++)
 	{
 		int			first = b->seq_start[s];
 		int			len = b->seq_start[s + 1] - first;
+		int			nq = q_start[s + 1] - q_start[s];
 
 		for (int head = 0; head < heads; head++)
 		{
 			size_t		off = (size_t) first * h + (size_t) head * d;
+			size_t		qoff = (size_t) q_start[s] * h + (size_t) head * d;
 			float	   *P = probs + poff;
 			const float *used = P;
 
-			BertSgemm(1, len, len, d, scale, q + off, h, k + off, h, 0.0f, P, len);
-			for (int i = 0; i < len; i++)
+			/* P (nq, len) = Q_h (nq, d) K_h^T (d, len) * scale */
+			BertSgemm(1, nq, len, d, scale, q + qoff, h, k + off, h, 0.0f, P, len);
+			for (int i = 0; i < nq; i++)
 				BertSoftmax(P + (size_t) i * len, len);
 			if (p > 0.0f)
 			{
-				memcpy(scratch, P, sizeof(float) * len * len);
-				BertDropoutForward(scratch, mask + poff, (size_t) len * len, p, rng);
+				memcpy(scratch, P, sizeof(float) * nq * len);
+				BertDropoutForward(scratch, mask + poff, (size_t) nq * len, p, rng);
 				used = scratch;
 			}
-			BertSgemm(0, len, d, len, 1.0f, used, len, v + off, h, 0.0f,
-					  ctx + off, h);
-			poff += (size_t) len * len;
+			/* ctx_h (nq, d) = Pd (nq, len) V_h (len, d) */
+			BertSgemm(0, nq, d, len, 1.0f, used, len, v + off, h, 0.0f,
+					  ctx + qoff, h);
+			poff += (size_t) nq * len;
 		}
 	}
 }
 
 /*
- * Given dctx (R, H), sets dq, dk, dv (R, H):
+ * Given dctx (Rq, H), sets dq (Rq, H) and dk, dv (R, H), rows as in
+ * BertAttentionForward:
  *	 dV_h = Pd^T dctx_h,  dPd = dctx_h V_h^T,  dP = dropout'(dPd),
  *	 dS = P * (dP - rowsum(P * dP))  (softmax backward),
  *	 dQ_h = dS K_h / sqrt(d),  dK_h = dS^T Q_h / sqrt(d).
@@ -349,21 +359,25 @@ void
 BertAttentionBackward(float *dq, float *dk, float *dv, float *dscores,
 					  float *scratch, const float *dctx, const float *probs,
 					  const uint8_t *mask, const float *q, const float *k,
-					  const float *v, const BertBatch *b, int h, int heads,
-					  float p)
+					  const float *v, const BertBatch *b, const int *q_start,
+					  int h, int heads, float p)
 {
 	int			d = h / heads;
 	float		scale = 1.0f / sqrtf((float) d);
 	size_t		poff = 0;
 
+	if (q_start == NULL)
+		q_start = b->seq_start;
 	for (int s = 0; s < b->num_seqs; s++)
 	{
 		int			first = b->seq_start[s];
 		int			len = b->seq_start[s + 1] - first;
+		int			nq = q_start[s + 1] - q_start[s];
 
 		for (int head = 0; head < heads; head++)
 		{
 			size_t		off = (size_t) first * h + (size_t) head * d;
+			size_t		qoff = (size_t) q_start[s] * h + (size_t) head * d;
 			const float *P = probs + poff;
 			const float *used = P;
 
@@ -372,19 +386,19 @@ BertAttentionBackward(float *dq, float *dk, float *dv, float *dscores,
 				float		keep = 1.0f / (1.0f - p);
 				const uint8_t *m = mask + poff;
 
-				for (size_t i = 0; i < (size_t) len * len; i++)
+				for (size_t i = 0; i < (size_t) nq * len; i++)
 					scratch[i] = m[i] ? P[i] * keep : 0.0f;
 				used = scratch;
 			}
-			/* dV_h (len, d) = Pd^T (len, len) dctx_h (len, d) */
-			BertSgemmTrans(1, 0, len, d, len, 1.0f, used, len, dctx + off, h,
+			/* dV_h (len, d) = Pd^T (len, nq) dctx_h (nq, d) */
+			BertSgemmTrans(1, 0, len, d, nq, 1.0f, used, len, dctx + qoff, h,
 						   0.0f, dv + off, h);
-			/* dPd (len, len) = dctx_h V_h^T */
-			BertSgemm(1, len, len, d, 1.0f, dctx + off, h, v + off, h, 0.0f,
+			/* dPd (nq, len) = dctx_h V_h^T */
+			BertSgemm(1, nq, len, d, 1.0f, dctx + qoff, h, v + off, h, 0.0f,
 					  dscores, len);
 			if (p > 0.0f)
-				BertDropoutBackward(dscores, mask + poff, (size_t) len * len, p);
-			for (int i = 0; i < len; i++)
+				BertDropoutBackward(dscores, mask + poff, (size_t) nq * len, p);
+			for (int i = 0; i < nq; i++)
 			{
 				const float *pi = P + (size_t) i * len;
 				float	   *di = dscores + (size_t) i * len;
@@ -396,12 +410,12 @@ BertAttentionBackward(float *dq, float *dk, float *dv, float *dscores,
 				for (int j = 0; j < len; j++)
 					di[j] = pi[j] * (di[j] - dot);
 			}
-			/* dQ_h (len, d) = dS K_h * scale; dK_h = dS^T Q_h * scale */
-			BertSgemm(0, len, d, len, scale, dscores, len, k + off, h, 0.0f,
-					  dq + off, h);
-			BertSgemmTrans(1, 0, len, d, len, scale, dscores, len, q + off, h,
+			/* dQ_h (nq, d) = dS K_h * scale; dK_h (len, d) = dS^T Q_h * scale */
+			BertSgemm(0, nq, d, len, scale, dscores, len, k + off, h, 0.0f,
+					  dq + qoff, h);
+			BertSgemmTrans(1, 0, len, d, nq, scale, dscores, len, q + qoff, h,
 						   0.0f, dk + off, h);
-			poff += (size_t) len * len;
+			poff += (size_t) nq * len;
 		}
 	}
 }
