@@ -664,7 +664,7 @@ pooler_backward(BertTrainer *t, const BertTrainBatch *b, float *dfeat,
 	const float *pb = distil ? w->pre_classifier_b : w->pooler_b;
 
 	if (distil)
-		BertActivationBackward(dfeat, dfeat, act->pooled, (size_t) S * H, BERT_ACT_RELU);
+		BertActivationBackward(dfeat, dfeat, act->pooled, NULL, (size_t) S * H, BERT_ACT_RELU);
 	else
 		BertTanhBackward(dfeat, dfeat, act->pooled, (size_t) S * H);
 	BertLinearBackward(act->dhead2, grad_of(t, pw), grad_of(t, pb), dfeat,
@@ -751,8 +751,8 @@ sequence_head_backward(BertTrainer *t, const BertTrainBatch *b, float p_cls,
 	BertLayerNormBackward(act->dhead2, grad_of(t, w->mlm_ln_g), grad_of(t, w->mlm_ln_b),
 						  act->dhead, act->mlm_g, w->mlm_ln_g, M, H, cfg->layer_norm_eps);
 	/* g = act(u) */
-	BertActivationBackward(act->dhead2, act->dhead2, act->mlm_u, (size_t) M * H,
-						   cfg->hidden_act);
+	BertActivationBackward(act->dhead2, act->dhead2, act->mlm_u, act->mlm_g,
+						   (size_t) M * H, cfg->hidden_act);
 	/* u = h W_t^T + b_t */
 	BertLinearBackward(act->dhead, grad_of(t, w->mlm_dense_w), grad_of(t, w->mlm_dense_b),
 					   act->dhead2, act->mlm_h, w->mlm_dense_w, M, H, H, false);
@@ -798,7 +798,7 @@ layer_backward(BertTrainer *t, const BertTrainBatch *b, int l, float p_hidden,
 					   LAYER_RH(act, g, l, R, I), lw->out_w, N, I, H, false);
 	/* g = act(u) */
 	BertActivationBackward(act->dinter, act->dinter, LAYER_RH(act, u, l, R, I),
-						   (size_t) N * I, cfg->hidden_act);
+						   LAYER_RH(act, g, l, R, I), (size_t) N * I, cfg->hidden_act);
 	/* u = a W_i^T + b_i; dc (d a) = residual + this */
 	BertLinearBackward(act->dc, grad_of(t, lw->inter_w), grad_of(t, lw->inter_b),
 					   act->dinter, a, lw->inter_w, N, H, I, true);

@@ -210,16 +210,20 @@ BertActivationForward(float *out, const float *in, size_t n,
 }
 
 /*
- * dx (n) = dy * act'(x), x the input of the activation (dx may be dy).
- *	 gelu:		 Phi(x) + x phi(x)
- *	 gelu_tanh:	 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2),
- *				 t = tanh(c (x + a x^3)), c = sqrt(2 / pi), a = 0.044715
+ * dx (n) = dy * act'(x), x the input of the activation and y (n) its
+ * output, as BertActivationForward computed it (dx may be dy; y is not
+ * read for ReLU and may be NULL there).  Both GELUs are x c(x) with c the
+ * Gaussian CDF (or its tanh form), so c = y / x comes from the forward
+ * output (0.5 where x is 0) instead of a second erf or tanh:
+ *	 gelu:		 c + x phi(x), phi the Gaussian density
+ *	 gelu_tanh:	 c + 0.5 x (1 - t^2) k (1 + 3 a x^2) with t = 2 c - 1,
+ *				 1 - t^2 = 4 c (1 - c), k = sqrt(2 / pi), a = 0.044715
  *	 relu:		 x > 0
  */
 BERT_MULTIVERSION
 void
-BertActivationBackward(float *dx, const float *dy, const float *x, size_t n,
-					   BertActivation act)
+BertActivationBackward(float *dx, const float *dy, const float *x,
+					   const float *y, size_t n, BertActivation act)
 {
 	switch (act)
 	{
@@ -227,7 +231,7 @@ BertActivationBackward(float *dx, const float *dy, const float *x, size_t n,
 			for (size_t i = 0; i < n; i++)
 			{
 				float		v = x[i];
-				float		cdf = 0.5f * (1.0f + bert_erff(v * 0.70710678118654752f));
+				float		cdf = fabsf(v) > 1e-20f ? y[i] / v : 0.5f;
 				float		pdf = 0.39894228040143268f * bert_expf(-0.5f * v * v);
 
 				dx[i] = dy[i] * (cdf + v * pdf);
@@ -237,11 +241,10 @@ BertActivationBackward(float *dx, const float *dy, const float *x, size_t n,
 			for (size_t i = 0; i < n; i++)
 			{
 				float		v = x[i];
-				float		u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
-				float		t = bert_tanhf(u);
+				float		c = fabsf(v) > 1e-20f ? y[i] / v : 0.5f;
 				float		du = 0.79788456080286536f * (1.0f + 3.0f * 0.044715f * v * v);
 
-				dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+				dx[i] = dy[i] * (c + 2.0f * v * c * (1.0f - c) * du);
 			}
 			break;
 		case BERT_ACT_RELU:

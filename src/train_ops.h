@@ -34,7 +34,7 @@ extern void BertLinearBackward(float *dx, float *dw, float *db,
 extern void BertActivationForward(float *out, const float *in, size_t n,
 								  BertActivation act);
 extern void BertActivationBackward(float *dx, const float *dy, const float *x,
-								   size_t n, BertActivation act);
+								   const float *y, size_t n, BertActivation act);
 extern void BertTanhBackward(float *dx, const float *dy, const float *y,
 							 size_t n);
 
