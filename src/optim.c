@@ -67,6 +67,39 @@ BertRngNext(BertRng *rng)
 	return result;
 }
 
+/*
+ * n random 32-bit words into out: the high then the low half of each
+ * BertRngNext() draw, the state kept in registers over the whole run.
+ */
+void
+BertRngFill32(BertRng *rng, uint32_t *out, size_t n)
+{
+	uint64_t	s0 = rng->s[0],
+				s1 = rng->s[1],
+				s2 = rng->s[2],
+				s3 = rng->s[3];
+
+	for (size_t i = 0; i < n; i += 2)
+	{
+		uint64_t	result = rotl(s1 * 5, 7) * 9;
+		uint64_t	t = s1 << 17;
+
+		s2 ^= s0;
+		s3 ^= s1;
+		s1 ^= s2;
+		s0 ^= s3;
+		s2 ^= t;
+		s3 = rotl(s3, 45);
+		out[i] = (uint32_t) (result >> 32);
+		if (i + 1 < n)
+			out[i + 1] = (uint32_t) result;
+	}
+	rng->s[0] = s0;
+	rng->s[1] = s1;
+	rng->s[2] = s2;
+	rng->s[3] = s3;
+}
+
 /* Uniform double in [0, 1), 53 random bits. */
 double
 BertRngUniform(BertRng *rng)

@@ -150,6 +150,7 @@ typedef struct BertTrainer
 /* optim.c */
 extern void BertRngSeed(BertRng *rng, uint64_t seed);
 extern uint64_t BertRngNext(BertRng *rng);
+extern void BertRngFill32(BertRng *rng, uint32_t *out, size_t n);
 extern double BertRngUniform(BertRng *rng);
 extern uint32_t BertRngBelow(BertRng *rng, uint32_t n);
 extern double BertRngNormal(BertRng *rng);

@@ -267,21 +267,38 @@ BertTanhBackward(float *dx, const float *dy, const float *y, size_t n)
  * 1 / (1 - p), so evaluation needs no scaling
  * ---------------------------------------------------------------- */
 
-/* In place on x (n): each element kept with probability 1 - p; mask (n). */
+/*
+ * In place on x (n): each element kept with probability 1 - p (a random
+ * 32-bit word at or above p 2^32); mask (n).  The words come in blocks of
+ * DROPOUT_BLOCK, two per generator draw.
+ */
+#define DROPOUT_BLOCK 1024
+
+BERT_MULTIVERSION
 void
 BertDropoutForward(float *x, uint8_t *mask, size_t n, float p, BertRng *rng)
 {
 	uint32_t	threshold = (uint32_t) ((double) p * 4294967296.0);
 	float		scale = 1.0f / (1.0f - p);
+	uint32_t	bits[DROPOUT_BLOCK];
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t first = 0; first < n; first += DROPOUT_BLOCK)
 	{
-		mask[i] = (uint32_t) (BertRngNext(rng) >> 32) >= threshold;
-		x[i] = mask[i] ? x[i] * scale : 0.0f;
+		size_t		m = Min((size_t) DROPOUT_BLOCK, n - first);
+		float	   *xb = x + first;
+		uint8_t    *mb = mask + first;
+
+		BertRngFill32(rng, bits, m);
+		for (size_t i = 0; i < m; i++)
+		{
+			mb[i] = bits[i] >= threshold;
+			xb[i] = bits[i] >= threshold ? xb[i] * scale : 0.0f;
+		}
 	}
 }
 
 /* In place on dx (n): the same elements dropped, the same scale. */
+BERT_MULTIVERSION
 void
 BertDropoutBackward(float *dx, const uint8_t *mask, size_t n, float p)
 {
