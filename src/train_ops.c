@@ -228,26 +228,33 @@ BertActivationBackward(float *dx, const float *dy, const float *x,
 	switch (act)
 	{
 		case BERT_ACT_GELU:
+#pragma omp simd
 			for (size_t i = 0; i < n; i++)
 			{
 				float		v = x[i];
-				float		cdf = fabsf(v) > 1e-20f ? y[i] / v : 0.5f;
+				bool		tiny = fabsf(v) <= 1e-20f;
+				float		q = y[i] / (tiny ? 1.0f : v);
+				float		cdf = tiny ? 0.5f : q;
 				float		pdf = 0.39894228040143268f * bert_expf(-0.5f * v * v);
 
 				dx[i] = dy[i] * (cdf + v * pdf);
 			}
 			break;
 		case BERT_ACT_GELU_TANH:
+#pragma omp simd
 			for (size_t i = 0; i < n; i++)
 			{
 				float		v = x[i];
-				float		c = fabsf(v) > 1e-20f ? y[i] / v : 0.5f;
+				bool		tiny = fabsf(v) <= 1e-20f;
+				float		q = y[i] / (tiny ? 1.0f : v);
+				float		c = tiny ? 0.5f : q;
 				float		du = 0.79788456080286536f * (1.0f + 3.0f * 0.044715f * v * v);
 
 				dx[i] = dy[i] * (c + 2.0f * v * c * (1.0f - c) * du);
 			}
 			break;
 		case BERT_ACT_RELU:
+#pragma omp simd
 			for (size_t i = 0; i < n; i++)
 				dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 			break;
