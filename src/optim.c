@@ -19,6 +19,9 @@
 #endif
 
 #include <math.h>
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
 
 #include "train.h"
 #include "vecmath.h"
@@ -65,6 +68,39 @@ BertRngNext(BertRng *rng)
 	s[2] ^= t;
 	s[3] = rotl(s[3], 45);
 	return result;
+}
+
+/*
+ * n random 32-bit words into out: the high then the low half of each
+ * BertRngNext() draw, the state kept in registers over the whole run.
+ */
+void
+BertRngFill32(BertRng *rng, uint32_t *out, size_t n)
+{
+	uint64_t	s0 = rng->s[0],
+				s1 = rng->s[1],
+				s2 = rng->s[2],
+				s3 = rng->s[3];
+
+	for (size_t i = 0; i < n; i += 2)
+	{
+		uint64_t	result = rotl(s1 * 5, 7) * 9;
+		uint64_t	t = s1 << 17;
+
+		s2 ^= s0;
+		s3 ^= s1;
+		s1 ^= s2;
+		s0 ^= s3;
+		s2 ^= t;
+		s3 = rotl(s3, 45);
+		out[i] = (uint32_t) (result >> 32);
+		if (i + 1 < n)
+			out[i + 1] = (uint32_t) result;
+	}
+	rng->s[0] = s0;
+	rng->s[1] = s1;
+	rng->s[2] = s2;
+	rng->s[3] = s3;
 }
 
 /* Uniform double in [0, 1), 53 random bits. */
@@ -222,7 +258,32 @@ typedef struct AdamStep
 	float		decay;			/* 1 - lr * weight_decay */
 } AdamStep;
 
-/* The AdamW update of n parameters (see BertAdamWUpdate). */
+/*
+ * out (n) = sqrt(x) for x >= 0, exactly as sqrtf: SSE's sqrtps four at a
+ * time on x86-64 (every x86-64 CPU has it).  A loop calling sqrtf does not
+ * vectorise unless built with -fno-math-errno, since sqrtf may set errno.
+ */
+BERT_MULTIVERSION
+static void
+sqrt_block(float *restrict out, const float *restrict x, size_t n)
+{
+	size_t		i = 0;
+
+#ifdef __SSE__
+	for (; i + 4 <= n; i += 4)
+		_mm_storeu_ps(out + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+#endif
+	for (; i < n; i++)
+		out[i] = sqrtf(x[i]);
+}
+
+#define ADAMW_BLOCK 512
+
+/*
+ * The AdamW update of n parameters (see BertAdamWUpdate), in blocks of
+ * ADAMW_BLOCK: moments and decay, the square roots of v, the step; each
+ * part a vector loop.
+ */
 BERT_MULTIVERSION
 static void
 adamw_range(float *restrict w, const float *restrict g, float *restrict m,
@@ -233,17 +294,27 @@ adamw_range(float *restrict w, const float *restrict g, float *restrict m,
 				eps = s->eps,
 				step_size = s->step_size,
 				bc2_sqrt = s->bc2_sqrt;
+	float		root[ADAMW_BLOCK];
+
+	for (size_t first = 0; first < n; first += ADAMW_BLOCK)
+	{
+		size_t		k = Min((size_t) ADAMW_BLOCK, n - first);
+		float	   *wb = w + first;
+		const float *gb = g + first;
+		float	   *mb = m + first;
+		float	   *vb = v + first;
 
 #pragma omp simd
-	for (size_t i = 0; i < n; i++)
-	{
-		float		denom;
-
-		w[i] *= decay;
-		m[i] += (g[i] - m[i]) * (1.0f - b1);
-		v[i] = v[i] * b2 + (1.0f - b2) * g[i] * g[i];
-		denom = sqrtf(v[i]) / bc2_sqrt + eps;
-		w[i] -= step_size * m[i] / denom;
+		for (size_t i = 0; i < k; i++)
+		{
+			wb[i] *= decay;
+			mb[i] += (gb[i] - mb[i]) * (1.0f - b1);
+			vb[i] = vb[i] * b2 + (1.0f - b2) * gb[i] * gb[i];
+		}
+		sqrt_block(root, vb, k);
+#pragma omp simd
+		for (size_t i = 0; i < k; i++)
+			wb[i] -= step_size * mb[i] / (root[i] / bc2_sqrt + eps);
 	}
 }
 

@@ -24,7 +24,7 @@
  * Memory: parameters, gradients and moments: 4 x 4 bytes per parameter.
  * Activations of one batch (R token rows, S sequences, L layers, hidden H,
  * intermediate I, A heads, M masked positions, vocabulary V), in floats:
- *	 L (8 R H + 2 R I + A sum(len^2)) + 8 R H + R I + 2 max(len)^2
+ *	 L (8 R H + 2 R I + A sum(len^2)) + 10 R H + R I + 2 max(len)^2
  *	 + 4 max(S, M) H + 2 max(S, R) C + M (4 H + V)
  * times 4 bytes, plus with dropout one byte per element of the dropped
  * tensors ((2 L + 2) R H + L A sum(len^2)).  BertTrainActivationBytes()
@@ -150,6 +150,7 @@ typedef struct BertTrainer
 /* optim.c */
 extern void BertRngSeed(BertRng *rng, uint64_t seed);
 extern uint64_t BertRngNext(BertRng *rng);
+extern void BertRngFill32(BertRng *rng, uint32_t *out, size_t n);
 extern double BertRngUniform(BertRng *rng);
 extern uint32_t BertRngBelow(BertRng *rng, uint32_t n);
 extern double BertRngNormal(BertRng *rng);

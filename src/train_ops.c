@@ -210,41 +210,51 @@ BertActivationForward(float *out, const float *in, size_t n,
 }
 
 /*
- * dx (n) = dy * act'(x), x the input of the activation (dx may be dy).
- *	 gelu:		 Phi(x) + x phi(x)
- *	 gelu_tanh:	 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2),
- *				 t = tanh(c (x + a x^3)), c = sqrt(2 / pi), a = 0.044715
+ * dx (n) = dy * act'(x), x the input of the activation and y (n) its
+ * output, as BertActivationForward computed it (dx may be dy; y is not
+ * read for ReLU and may be NULL there).  Both GELUs are x c(x) with c the
+ * Gaussian CDF (or its tanh form), so c = y / x comes from the forward
+ * output (0.5 where x is 0) instead of a second erf or tanh:
+ *	 gelu:		 c + x phi(x), phi the Gaussian density
+ *	 gelu_tanh:	 c + 0.5 x (1 - t^2) k (1 + 3 a x^2) with t = 2 c - 1,
+ *				 1 - t^2 = 4 c (1 - c), k = sqrt(2 / pi), a = 0.044715
  *	 relu:		 x > 0
  */
 BERT_MULTIVERSION
 void
-BertActivationBackward(float *dx, const float *dy, const float *x, size_t n,
-					   BertActivation act)
+BertActivationBackward(float *dx, const float *dy, const float *x,
+					   const float *y, size_t n, BertActivation act)
 {
 	switch (act)
 	{
 		case BERT_ACT_GELU:
+#pragma omp simd
 			for (size_t i = 0; i < n; i++)
 			{
 				float		v = x[i];
-				float		cdf = 0.5f * (1.0f + bert_erff(v * 0.70710678118654752f));
+				bool		tiny = fabsf(v) <= 1e-20f;
+				float		q = y[i] / (tiny ? 1.0f : v);
+				float		cdf = tiny ? 0.5f : q;
 				float		pdf = 0.39894228040143268f * bert_expf(-0.5f * v * v);
 
 				dx[i] = dy[i] * (cdf + v * pdf);
 			}
 			break;
 		case BERT_ACT_GELU_TANH:
+#pragma omp simd
 			for (size_t i = 0; i < n; i++)
 			{
 				float		v = x[i];
-				float		u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
-				float		t = bert_tanhf(u);
+				bool		tiny = fabsf(v) <= 1e-20f;
+				float		q = y[i] / (tiny ? 1.0f : v);
+				float		c = tiny ? 0.5f : q;
 				float		du = 0.79788456080286536f * (1.0f + 3.0f * 0.044715f * v * v);
 
-				dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+				dx[i] = dy[i] * (c + 2.0f * v * c * (1.0f - c) * du);
 			}
 			break;
 		case BERT_ACT_RELU:
+#pragma omp simd
 			for (size_t i = 0; i < n; i++)
 				dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 			break;
@@ -264,21 +274,38 @@ BertTanhBackward(float *dx, const float *dy, const float *y, size_t n)
  * 1 / (1 - p), so evaluation needs no scaling
  * ---------------------------------------------------------------- */
 
-/* In place on x (n): each element kept with probability 1 - p; mask (n). */
+/*
+ * In place on x (n): each element kept with probability 1 - p (a random
+ * 32-bit word at or above p 2^32); mask (n).  The words come in blocks of
+ * DROPOUT_BLOCK, two per generator draw.
+ */
+#define DROPOUT_BLOCK 1024
+
+BERT_MULTIVERSION
 void
 BertDropoutForward(float *x, uint8_t *mask, size_t n, float p, BertRng *rng)
 {
 	uint32_t	threshold = (uint32_t) ((double) p * 4294967296.0);
 	float		scale = 1.0f / (1.0f - p);
+	uint32_t	bits[DROPOUT_BLOCK];
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t first = 0; first < n; first += DROPOUT_BLOCK)
 	{
-		mask[i] = (uint32_t) (BertRngNext(rng) >> 32) >= threshold;
-		x[i] = mask[i] ? x[i] * scale : 0.0f;
+		size_t		m = Min((size_t) DROPOUT_BLOCK, n - first);
+		float	   *xb = x + first;
+		uint8_t    *mb = mask + first;
+
+		BertRngFill32(rng, bits, m);
+		for (size_t i = 0; i < m; i++)
+		{
+			mb[i] = bits[i] >= threshold;
+			xb[i] = bits[i] >= threshold ? xb[i] * scale : 0.0f;
+		}
 	}
 }
 
 /* In place on dx (n): the same elements dropped, the same scale. */
+BERT_MULTIVERSION
 void
 BertDropoutBackward(float *dx, const uint8_t *mask, size_t n, float p)
 {
@@ -294,51 +321,61 @@ BertDropoutBackward(float *dx, const uint8_t *mask, size_t n, float p)
 
 /*
  * Per sequence and head h_: P = softmax(Q_h K_h^T / sqrt(d)), saved in
- * probs (heads * sum(len^2): sequence after sequence, head after head,
- * (len, len) each); ctx_h (len, d) = dropout(P) V_h.  q, k, v, ctx (R, H).
- * With p > 0 the dropped-out P goes through scratch (max len^2) and its
- * mask into mask (as probs).  The same BLAS calls as encoder.c's
+ * probs (heads * sum(nq * len): sequence after sequence, head after head,
+ * (nq, len) each); ctx_h (nq, d) = dropout(P) V_h.  k, v (R, H) hold the
+ * rows of the batch; q, ctx (Rq, H) the query rows: those of sequence s are
+ * rows q_start[s] .. q_start[s + 1] - 1 of q (nq of them, 1 <= nq <= len),
+ * or with q_start NULL all rows of the sequence (q_start = seq_start, Rq =
+ * R).  With p > 0 the dropped-out P goes through scratch (max len^2) and
+ * its mask into mask (as probs).  The same BLAS calls as encoder.c's
  * attention().
  */
 void
 BertAttentionForward(float *ctx, float *probs, uint8_t *mask, float *scratch,
 					 const float *q, const float *k, const float *v,
-					 const BertBatch *b, int h, int heads, float p,
-					 BertRng *rng)
+					 const BertBatch *b, const int *q_start, int h, int heads,
+					 float p, BertRng *rng)
 {
 	int			d = h / heads;
 	float		scale = 1.0f / sqrtf((float) d);
 	size_t		poff = 0;
 
+	if (q_start == NULL)
+		q_start = b->seq_start;
 	for (int s = 0; s < b->num_seqs; s++)
 	{
 		int			first = b->seq_start[s];
 		int			len = b->seq_start[s + 1] - first;
+		int			nq = q_start[s + 1] - q_start[s];
 
 		for (int head = 0; head < heads; head++)
 		{
 			size_t		off = (size_t) first * h + (size_t) head * d;
+			size_t		qoff = (size_t) q_start[s] * h + (size_t) head * d;
 			float	   *P = probs + poff;
 			const float *used = P;
 
-			BertSgemm(1, len, len, d, scale, q + off, h, k + off, h, 0.0f, P, len);
-			for (int i = 0; i < len; i++)
+			/* P (nq, len) = Q_h (nq, d) K_h^T (d, len) * scale */
+			BertSgemm(1, nq, len, d, scale, q + qoff, h, k + off, h, 0.0f, P, len);
+			for (int i = 0; i < nq; i++)
 				BertSoftmax(P + (size_t) i * len, len);
 			if (p > 0.0f)
 			{
-				memcpy(scratch, P, sizeof(float) * len * len);
-				BertDropoutForward(scratch, mask + poff, (size_t) len * len, p, rng);
+				memcpy(scratch, P, sizeof(float) * nq * len);
+				BertDropoutForward(scratch, mask + poff, (size_t) nq * len, p, rng);
 				used = scratch;
 			}
-			BertSgemm(0, len, d, len, 1.0f, used, len, v + off, h, 0.0f,
-					  ctx + off, h);
-			poff += (size_t) len * len;
+			/* ctx_h (nq, d) = Pd (nq, len) V_h (len, d) */
+			BertSgemm(0, nq, d, len, 1.0f, used, len, v + off, h, 0.0f,
+					  ctx + qoff, h);
+			poff += (size_t) nq * len;
 		}
 	}
 }
 
 /*
- * Given dctx (R, H), sets dq, dk, dv (R, H):
+ * Given dctx (Rq, H), sets dq (Rq, H) and dk, dv (R, H), rows as in
+ * BertAttentionForward:
  *	 dV_h = Pd^T dctx_h,  dPd = dctx_h V_h^T,  dP = dropout'(dPd),
  *	 dS = P * (dP - rowsum(P * dP))  (softmax backward),
  *	 dQ_h = dS K_h / sqrt(d),  dK_h = dS^T Q_h / sqrt(d).
@@ -349,21 +386,25 @@ void
 BertAttentionBackward(float *dq, float *dk, float *dv, float *dscores,
 					  float *scratch, const float *dctx, const float *probs,
 					  const uint8_t *mask, const float *q, const float *k,
-					  const float *v, const BertBatch *b, int h, int heads,
-					  float p)
+					  const float *v, const BertBatch *b, const int *q_start,
+					  int h, int heads, float p)
 {
 	int			d = h / heads;
 	float		scale = 1.0f / sqrtf((float) d);
 	size_t		poff = 0;
 
+	if (q_start == NULL)
+		q_start = b->seq_start;
 	for (int s = 0; s < b->num_seqs; s++)
 	{
 		int			first = b->seq_start[s];
 		int			len = b->seq_start[s + 1] - first;
+		int			nq = q_start[s + 1] - q_start[s];
 
 		for (int head = 0; head < heads; head++)
 		{
 			size_t		off = (size_t) first * h + (size_t) head * d;
+			size_t		qoff = (size_t) q_start[s] * h + (size_t) head * d;
 			const float *P = probs + poff;
 			const float *used = P;
 
@@ -372,19 +413,19 @@ BertAttentionBackward(float *dq, float *dk, float *dv, float *dscores,
 				float		keep = 1.0f / (1.0f - p);
 				const uint8_t *m = mask + poff;
 
-				for (size_t i = 0; i < (size_t) len * len; i++)
+				for (size_t i = 0; i < (size_t) nq * len; i++)
 					scratch[i] = m[i] ? P[i] * keep : 0.0f;
 				used = scratch;
 			}
-			/* dV_h (len, d) = Pd^T (len, len) dctx_h (len, d) */
-			BertSgemmTrans(1, 0, len, d, len, 1.0f, used, len, dctx + off, h,
+			/* dV_h (len, d) = Pd^T (len, nq) dctx_h (nq, d) */
+			BertSgemmTrans(1, 0, len, d, nq, 1.0f, used, len, dctx + qoff, h,
 						   0.0f, dv + off, h);
-			/* dPd (len, len) = dctx_h V_h^T */
-			BertSgemm(1, len, len, d, 1.0f, dctx + off, h, v + off, h, 0.0f,
+			/* dPd (nq, len) = dctx_h V_h^T */
+			BertSgemm(1, nq, len, d, 1.0f, dctx + qoff, h, v + off, h, 0.0f,
 					  dscores, len);
 			if (p > 0.0f)
-				BertDropoutBackward(dscores, mask + poff, (size_t) len * len, p);
-			for (int i = 0; i < len; i++)
+				BertDropoutBackward(dscores, mask + poff, (size_t) nq * len, p);
+			for (int i = 0; i < nq; i++)
 			{
 				const float *pi = P + (size_t) i * len;
 				float	   *di = dscores + (size_t) i * len;
@@ -396,12 +437,12 @@ BertAttentionBackward(float *dq, float *dk, float *dv, float *dscores,
 				for (int j = 0; j < len; j++)
 					di[j] = pi[j] * (di[j] - dot);
 			}
-			/* dQ_h (len, d) = dS K_h * scale; dK_h = dS^T Q_h * scale */
-			BertSgemm(0, len, d, len, scale, dscores, len, k + off, h, 0.0f,
-					  dq + off, h);
-			BertSgemmTrans(1, 0, len, d, len, scale, dscores, len, q + off, h,
+			/* dQ_h (nq, d) = dS K_h * scale; dK_h (len, d) = dS^T Q_h * scale */
+			BertSgemm(0, nq, d, len, scale, dscores, len, k + off, h, 0.0f,
+					  dq + qoff, h);
+			BertSgemmTrans(1, 0, len, d, nq, scale, dscores, len, q + qoff, h,
 						   0.0f, dk + off, h);
-			poff += (size_t) len * len;
+			poff += (size_t) nq * len;
 		}
 	}
 }

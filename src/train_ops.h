@@ -34,7 +34,7 @@ extern void BertLinearBackward(float *dx, float *dw, float *db,
 extern void BertActivationForward(float *out, const float *in, size_t n,
 								  BertActivation act);
 extern void BertActivationBackward(float *dx, const float *dy, const float *x,
-								   size_t n, BertActivation act);
+								   const float *y, size_t n, BertActivation act);
 extern void BertTanhBackward(float *dx, const float *dy, const float *y,
 							 size_t n);
 
@@ -46,15 +46,15 @@ extern void BertDropoutBackward(float *dx, const uint8_t *mask, size_t n,
 extern void BertAttentionForward(float *ctx, float *probs, uint8_t *mask,
 								 float *scratch, const float *q,
 								 const float *k, const float *v,
-								 const BertBatch *b, int h, int heads,
-								 float p, BertRng *rng);
+								 const BertBatch *b, const int *q_start,
+								 int h, int heads, float p, BertRng *rng);
 extern void BertAttentionBackward(float *dq, float *dk, float *dv,
 								  float *dscores, float *scratch,
 								  const float *dctx, const float *probs,
 								  const uint8_t *mask, const float *q,
 								  const float *k, const float *v,
-								  const BertBatch *b, int h, int heads,
-								  float p);
+								  const BertBatch *b, const int *q_start,
+								  int h, int heads, float p);
 
 extern double BertCrossEntropyForward(float *probs, const float *logits,
 									  const int32_t *labels, int rows,

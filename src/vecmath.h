@@ -27,7 +27,11 @@
 #endif
 #endif
 
-/* e^x, Cephes polynomial after range reduction x = n ln2 + r. */
+/*
+ * e^x, Cephes polynomial after range reduction x = n ln2 + r, n the
+ * nearest integer (rintf in the default rounding mode: unlike floorf it
+ * vectorises without -ffast-math).
+ */
 static inline float
 bert_expf(float x)
 {
@@ -39,7 +43,7 @@ bert_expf(float x)
 
 	x = x < -87.0f ? -87.0f : x;
 	x = x > 88.0f ? 88.0f : x;
-	n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+	n = __builtin_rintf(x * 1.44269504088896341f);
 	r = x - n * 0.693359375f;
 	r = r + n * 2.12194440e-4f;
 	p = 1.9875691500e-4f;
