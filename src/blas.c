@@ -6,10 +6,12 @@
  * constructor.  Linking it into bert.so would start that pool in every
  * process that loads the extension, the postmaster included when bert is in
  * shared_preload_libraries, and every backend would then carry one idle
- * thread per core.  So the library is opened with dlopen() the first time a
- * backend runs a model, after OPENBLAS_NUM_THREADS=1 has been put in the
- * environment; bert.threads then grows the pool of that backend only, up to
- * the CPUs the backend may run on (sched_getaffinity).
+ * thread per core.  So the library is opened with dlopen() after
+ * OPENBLAS_NUM_THREADS=1 has been put in the environment: by the postmaster
+ * when bert is in shared_preload_libraries (no thread is started, so the
+ * backends it forks inherit a library that is ready), else the first time a
+ * backend runs a model; bert.threads then grows the pool of that backend
+ * only, up to the CPUs the backend may run on (sched_getaffinity).
  *
  * Memory.  Every thread that runs a packed matrix product takes a work
  * buffer from OpenBLAS's own allocator (blas_memory_alloc in
@@ -41,10 +43,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cblas.h>
+
+#include "portability/instr_time.h"
 
 #include "blas.h"
 
@@ -70,6 +75,7 @@ typedef void (*sgemm_fn) (const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
 						  const blasint, const float, float *, const blasint);
 typedef void (*set_threads_fn) (int);
 typedef char *(*corename_fn) (void);
+typedef int (*thread_init_fn) (void);
 
 static void *blas_handle = NULL;
 static sgemm_fn blas_sgemm = NULL;
@@ -79,6 +85,8 @@ static int	blas_threads = 1;	/* threads OpenBLAS uses now */
 static int	blas_pool = 1;		/* threads it has started (never stopped) */
 static corename_fn blas_corename = NULL;
 static corename_fn blas_config = NULL;
+static thread_init_fn blas_thread_init = NULL;
+static bool blas_inherited = false;	/* opened by the postmaster */
 
 /* True if `bytes` of private writable memory can be mapped now. */
 static bool
@@ -165,53 +173,125 @@ no_memory_for(int threads, size_t bytes)
 }
 
 /*
- * Opens OpenBLAS with a one-thread pool and makes its calling thread take
- * its work buffer, or raises an ERROR.
+ * dlopen()s OpenBLAS with OPENBLAS_NUM_THREADS=1 in the environment (put
+ * back as it was afterwards, so that programs the server starts do not
+ * inherit it) and looks up its entry points.  Returns NULL on success, or
+ * the reason it failed; on failure nothing is kept.
+ */
+static const char *
+blas_open(void)
+{
+	const char *last_error = "dlopen failed";
+	char	   *saved = getenv("OPENBLAS_NUM_THREADS");
+
+	if (saved != NULL)
+		saved = strdup(saved);
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	for (int i = 0; i < (int) lengthof(blas_sonames) && blas_handle == NULL; i++)
+	{
+		blas_handle = dlopen(blas_sonames[i], RTLD_NOW | RTLD_LOCAL);
+		if (blas_handle == NULL)
+			last_error = dlerror();
+	}
+	if (saved != NULL)
+		setenv("OPENBLAS_NUM_THREADS", saved, 1);
+	else
+		unsetenv("OPENBLAS_NUM_THREADS");
+	free(saved);
+	if (blas_handle == NULL)
+		return last_error;
+
+	blas_sgemm = (sgemm_fn) dlsym(blas_handle, "cblas_sgemm");
+	blas_set_threads = (set_threads_fn) dlsym(blas_handle, "openblas_set_num_threads");
+	blas_corename = (corename_fn) dlsym(blas_handle, "openblas_get_corename");
+	blas_config = (corename_fn) dlsym(blas_handle, "openblas_get_config");
+	blas_thread_init = (thread_init_fn) dlsym(blas_handle, "blas_thread_init");
+	if (blas_sgemm == NULL || blas_set_threads == NULL)
+	{
+		dlclose(blas_handle);
+		blas_handle = NULL;
+		return NULL;
+	}
+	blas_set_threads(1);
+	blas_threads = 1;
+	return NULL;
+}
+
+/*
+ * Opens OpenBLAS in the postmaster, when bert is in shared_preload_libraries,
+ * so that every backend forked from it starts with the library mapped,
+ * relocated and its CPU detected: that dlopen() is most of what opening
+ * OpenBLAS costs (6-10 ms for its 36 MB DYNAMIC_ARCH build).  What is
+ * inherited is fork-safe: with one thread OpenBLAS starts no thread, and no
+ * work buffer is taken here (the calling thread of each backend takes its
+ * own in BertBlasEnsureLoaded), so a forked process carries no thread and
+ * no memory of OpenBLAS beyond the library's own data.  OpenBLAS's
+ * pthread_atfork() handler marks its (empty) pool stopped in every process
+ * the postmaster forks; BertBlasEnsureLoaded restarts it (blas_thread_init,
+ * no thread to start) before the backend first sets a thread count, so that
+ * the threads bert.threads asks for are started once.  OpenBLAS 0.3.21
+ * would restart it lazily in openblas_set_num_threads() too; the explicit
+ * call does not depend on that.  A failure is left for the first backend
+ * that runs a model to report.
+ */
+void
+BertBlasPreload(void)
+{
+	if (blas_handle == NULL && blas_open() == NULL && blas_handle != NULL)
+		blas_inherited = true;
+}
+
+/*
+ * Opens OpenBLAS with a one-thread pool (unless the postmaster opened it)
+ * and makes its calling thread take its work buffer, or raises an ERROR.
  */
 void
 BertBlasEnsureLoaded(void)
 {
-	const char *last_error = NULL;
+	instr_time	start,
+				opened,
+				warmed;
 
 	if (blas_warm)
 		return;
+	INSTR_TIME_SET_CURRENT(start);
+	opened = start;
 	if (blas_handle == NULL)
 	{
-		setenv("OPENBLAS_NUM_THREADS", "1", 1);
-		for (int i = 0; i < (int) lengthof(blas_sonames) && blas_handle == NULL; i++)
-		{
-			blas_handle = dlopen(blas_sonames[i], RTLD_NOW | RTLD_LOCAL);
-			if (blas_handle == NULL)
-				last_error = dlerror();
-		}
-		if (blas_handle == NULL)
+		const char *error = blas_open();
+
+		if (error != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_FILE),
 					 errmsg("could not load OpenBLAS"),
-					 errdetail("%s", last_error ? last_error : "dlopen failed"),
+					 errdetail("%s", error),
 					 errhint("Install the OpenBLAS runtime (Debian: apt-get install libopenblas0).")));
-
-		blas_sgemm = (sgemm_fn) dlsym(blas_handle, "cblas_sgemm");
-		blas_set_threads = (set_threads_fn) dlsym(blas_handle, "openblas_set_num_threads");
-		blas_corename = (corename_fn) dlsym(blas_handle, "openblas_get_corename");
-		blas_config = (corename_fn) dlsym(blas_handle, "openblas_get_config");
-		if (blas_sgemm == NULL || blas_set_threads == NULL)
-		{
-			dlclose(blas_handle);
-			blas_handle = NULL;
+		if (blas_handle == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_FUNCTION),
 					 errmsg("the loaded BLAS library is not OpenBLAS"),
 					 errdetail("cblas_sgemm or openblas_set_num_threads is missing."),
 					 errhint("Install the OpenBLAS runtime (Debian: apt-get install libopenblas0).")));
-		}
-		blas_set_threads(1);
-		blas_threads = 1;
+		INSTR_TIME_SET_CURRENT(opened);
+	}
+	else if (blas_inherited)
+	{
+		/* the pool of one thread, stopped at fork: no thread to start */
+		if (blas_thread_init != NULL)
+			blas_thread_init();
+		blas_inherited = false;
 	}
 	if (!can_map(BERT_BLAS_BUFFER_BYTES + BERT_BLAS_MARGIN_BYTES))
 		no_memory_for(1, BERT_BLAS_BUFFER_BYTES + BERT_BLAS_MARGIN_BYTES);
 	warm_up(1);
 	blas_warm = true;
+	INSTR_TIME_SET_CURRENT(warmed);
+	INSTR_TIME_SUBTRACT(warmed, opened);
+	INSTR_TIME_SUBTRACT(opened, start);
+	elog(DEBUG1, "OpenBLAS ready: dlopen %.3f ms%s, work buffer and first product %.3f ms",
+		 INSTR_TIME_GET_MILLISEC(opened),
+		 INSTR_TIME_IS_ZERO(opened) ? " (opened by the postmaster)" : "",
+		 INSTR_TIME_GET_MILLISEC(warmed));
 }
 
 /*
