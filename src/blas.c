@@ -64,9 +64,14 @@ static const char *const blas_sonames[] = {
 #define BERT_BLAS_ARENA_BYTES ((size_t) 64 * 1024 * 1024)
 /* head outputs and other small allocations between a check and the work */
 #define BERT_BLAS_MARGIN_BYTES ((size_t) 32 * 1024 * 1024)
-/* the warm-up product: rows per thread, columns, inner dimension */
+/* the warm-up product on several threads: rows per thread, columns, inner dimension */
 #define BERT_BLAS_WARM_ROWS 256
 #define BERT_BLAS_WARM_COLS 256
+/* the warm-up product on one thread: 128 x 128 x 128, twice the size below
+ * which OpenBLAS's small-matrix kernels (SkylakeX, Cooperlake: up to
+ * 100 x 100 x 100) run without a work buffer, a quarter of the time of
+ * the several-thread shape */
+#define BERT_BLAS_WARM_ONE 128
 
 typedef void (*sgemm_fn) (const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
 						  const enum CBLAS_TRANSPOSE, const blasint,
@@ -137,15 +142,16 @@ allowed_cpus(void)
 }
 
 /*
- * One product of BERT_BLAS_WARM_ROWS rows per thread: past OpenBLAS's
- * small-matrix and single-thread thresholds, so that every thread runs a
- * part of it and takes its work buffer now.
+ * One product past OpenBLAS's small-matrix threshold, so that the calling
+ * thread takes its work buffer now; on several threads, of
+ * BERT_BLAS_WARM_ROWS rows per thread, past the single-thread threshold
+ * too, so that every thread runs a part of it and takes its buffer.
  */
 static void
 warm_up(int threads)
 {
-	int			m = BERT_BLAS_WARM_ROWS * threads;
-	int			n = BERT_BLAS_WARM_COLS;
+	int			m = threads == 1 ? BERT_BLAS_WARM_ONE : BERT_BLAS_WARM_ROWS * threads;
+	int			n = threads == 1 ? BERT_BLAS_WARM_ONE : BERT_BLAS_WARM_COLS;
 	float	   *a = palloc0(sizeof(float) * m * n);
 	float	   *b = palloc0(sizeof(float) * n * n);
 	float	   *c = palloc(sizeof(float) * m * n);
