@@ -14,7 +14,8 @@
 # for loading the model, touching its mapped weights and opening OpenBLAS,
 # the second is warm.  Prints both times per connection, the medians and the
 # median of first - warm, with the CPU and the OpenBLAS kernel.
-# FIRST_CALL_MODEL names another model under bert.model_dir.
+# FIRST_CALL_MODEL names another model under bert.model_dir;
+# FIRST_CALL_EVICT=1 evicts the model file from the page cache first.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -47,6 +48,11 @@ server_create "$CLUSTER_DIR" "$PGPORT" UTF8 "${opts[@]}"
 export PGHOST=$CLUSTER_DIR PGPORT PGUSER=postgres PGDATABASE=postgres CLUSTER_DIR
 trap cluster_stop EXIT
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION bert"
+# FIRST_CALL_EVICT=1: drop the model file from the page cache first, so that
+# the next connection reads it back through bert's mapping (in 2 MB folios
+# where the kernel gives them, see README "Memory and first call")
+[ "${FIRST_CALL_EVICT:-0}" = 1 ] &&
+	dd if="$MODELS/$MODEL/model.safetensors" iflag=nocache count=0 status=none
 # the cache and plan files, the page cache warm
 psql -X -q -v ON_ERROR_STOP=1 -c "SELECT bert_sentiment('$TEXT', '$MODEL')" >/dev/null
 core=$(psql -X -qAt -c "SELECT bert_sentiment('$TEXT', '$MODEL')" \
@@ -68,17 +74,19 @@ $call
 $call
 \\timing off
 \\! awk '{ print "cpu", \$1 }' /proc/\$BPID/schedstat
+SELECT 'load ' || load_ms FROM bert_models() WHERE name = '$MODEL';
 SQL
 }
-printf '%-5s %10s %10s %10s %12s %12s %12s\n' conn first_ms warm_ms extra_ms first_cpu_ms warm_cpu_ms extra_cpu_ms
+printf '%-5s %10s %10s %10s %12s %12s %12s %8s\n' conn first_ms warm_ms extra_ms first_cpu_ms warm_cpu_ms extra_cpu_ms load_ms
 rows=()
 for i in $(seq 1 "$N"); do
 	row=$(conn | awk -v i="$i" '
 		/^cpu / { c[++nc] = $2 }
 		/^Time: / { w[++nw] = $2 }
+		/^load / { l = $2 }
 		END {
 			fc = (c[2] - c[1]) / 1e6; wc = (c[3] - c[2]) / 1e6
-			printf "%-5s %10.3f %10.3f %10.3f %12.3f %12.3f %12.3f", i, w[1], w[2], w[1] - w[2], fc, wc, fc - wc
+			printf "%-5s %10.3f %10.3f %10.3f %12.3f %12.3f %12.3f %8.3f", i, w[1], w[2], w[1] - w[2], fc, wc, fc - wc, l
 		}')
 	echo "$row"
 	rows+=("$row")
@@ -88,7 +96,7 @@ median() { # COLUMN
 		awk '{ v[NR] = $1 } END { printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 echo "median over $N connections: wall-clock first $(median 2) ms, warm $(median 3) ms, first - warm $(median 4) ms"
-echo "                           backend CPU first $(median 5) ms, warm $(median 6) ms, first - warm $(median 7) ms"
+echo "                           backend CPU first $(median 5) ms, warm $(median 6) ms, first - warm $(median 7) ms; model load $(median 8) ms"
 # the steps of one more first call, from the DEBUG1 messages
 PGOPTIONS="-c client_min_messages=debug1" psql -X -q -c "$call" 2>&1 >/dev/null |
 	grep -E 'OpenBLAS ready|loaded model|load' | sed 's/^/  /' || true
