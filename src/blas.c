@@ -204,8 +204,9 @@ blas_dlopen_flags(void)
 /*
  * dlopen()s OpenBLAS with OPENBLAS_NUM_THREADS=1 in the environment (put
  * back as it was afterwards, so that programs the server starts do not
- * inherit it) and looks up its entry points.  Returns NULL on success, or
- * the reason it failed; on failure nothing is kept.
+ * inherit it) and looks up its entry points.  Returns dlerror()'s text if
+ * no soname could be opened; otherwise NULL, with blas_handle set, or left
+ * NULL (the library closed again) when it is not OpenBLAS.
  */
 static const char *
 blas_open(void)
