@@ -6,10 +6,12 @@
  * constructor.  Linking it into bert.so would start that pool in every
  * process that loads the extension, the postmaster included when bert is in
  * shared_preload_libraries, and every backend would then carry one idle
- * thread per core.  So the library is opened with dlopen() the first time a
- * backend runs a model, after OPENBLAS_NUM_THREADS=1 has been put in the
- * environment; bert.threads then grows the pool of that backend only, up to
- * the CPUs the backend may run on (sched_getaffinity).
+ * thread per core.  So the library is opened with dlopen() after
+ * OPENBLAS_NUM_THREADS=1 has been put in the environment: by the postmaster
+ * when bert is in shared_preload_libraries (no thread is started, so the
+ * backends it forks inherit a library that is ready), else the first time a
+ * backend runs a model; bert.threads then grows the pool of that backend
+ * only, up to the CPUs the backend may run on (sched_getaffinity).
  *
  * Memory.  Every thread that runs a packed matrix product takes a work
  * buffer from OpenBLAS's own allocator (blas_memory_alloc in
@@ -41,10 +43,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cblas.h>
+
+#include "portability/instr_time.h"
 
 #include "blas.h"
 
@@ -59,9 +64,14 @@ static const char *const blas_sonames[] = {
 #define BERT_BLAS_ARENA_BYTES ((size_t) 64 * 1024 * 1024)
 /* head outputs and other small allocations between a check and the work */
 #define BERT_BLAS_MARGIN_BYTES ((size_t) 32 * 1024 * 1024)
-/* the warm-up product: rows per thread, columns, inner dimension */
+/* the warm-up product on several threads: rows per thread, columns, inner dimension */
 #define BERT_BLAS_WARM_ROWS 256
 #define BERT_BLAS_WARM_COLS 256
+/* the warm-up product on one thread: 128 x 128 x 128, twice the size below
+ * which OpenBLAS's small-matrix kernels (SkylakeX, Cooperlake: up to
+ * 100 x 100 x 100) run without a work buffer, a quarter of the time of
+ * the several-thread shape */
+#define BERT_BLAS_WARM_ONE 128
 
 typedef void (*sgemm_fn) (const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
 						  const enum CBLAS_TRANSPOSE, const blasint,
@@ -70,6 +80,7 @@ typedef void (*sgemm_fn) (const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
 						  const blasint, const float, float *, const blasint);
 typedef void (*set_threads_fn) (int);
 typedef char *(*corename_fn) (void);
+typedef int (*thread_init_fn) (void);
 
 static void *blas_handle = NULL;
 static sgemm_fn blas_sgemm = NULL;
@@ -79,6 +90,8 @@ static int	blas_threads = 1;	/* threads OpenBLAS uses now */
 static int	blas_pool = 1;		/* threads it has started (never stopped) */
 static corename_fn blas_corename = NULL;
 static corename_fn blas_config = NULL;
+static thread_init_fn blas_thread_init = NULL;
+static bool blas_inherited = false;	/* opened by the postmaster */
 
 /* True if `bytes` of private writable memory can be mapped now. */
 static bool
@@ -129,15 +142,16 @@ allowed_cpus(void)
 }
 
 /*
- * One product of BERT_BLAS_WARM_ROWS rows per thread: past OpenBLAS's
- * small-matrix and single-thread thresholds, so that every thread runs a
- * part of it and takes its work buffer now.
+ * One product past OpenBLAS's small-matrix threshold, so that the calling
+ * thread takes its work buffer now; on several threads, of
+ * BERT_BLAS_WARM_ROWS rows per thread, past the single-thread threshold
+ * too, so that every thread runs a part of it and takes its buffer.
  */
 static void
 warm_up(int threads)
 {
-	int			m = BERT_BLAS_WARM_ROWS * threads;
-	int			n = BERT_BLAS_WARM_COLS;
+	int			m = threads == 1 ? BERT_BLAS_WARM_ONE : BERT_BLAS_WARM_ROWS * threads;
+	int			n = threads == 1 ? BERT_BLAS_WARM_ONE : BERT_BLAS_WARM_COLS;
 	float	   *a = palloc0(sizeof(float) * m * n);
 	float	   *b = palloc0(sizeof(float) * n * n);
 	float	   *c = palloc(sizeof(float) * m * n);
@@ -165,53 +179,149 @@ no_memory_for(int threads, size_t bytes)
 }
 
 /*
- * Opens OpenBLAS with a one-thread pool and makes its calling thread take
- * its work buffer, or raises an ERROR.
+ * The dlopen() flags for OpenBLAS: symbols bound now, kept out of the global
+ * scope, and looked up in the library itself first (RTLD_DEEPBIND).  Its
+ * DYNAMIC_ARCH build holds about 14,000 relocations against its own
+ * symbols (the kernel tables of every CPU it supports); searched for in
+ * the postgres executable and every library loaded before it, they cost
+ * 6 ms of CPU per backend, resolved in the library first 2.3 ms (EPYC Zen 4,
+ * OpenBLAS 0.3.21).  OpenBLAS defines everything it calls but libc, libm
+ * and libgfortran, none of which postgres replaces.  The address
+ * sanitizer refuses RTLD_DEEPBIND: under it the plain flags are used.
+ */
+static int
+blas_dlopen_flags(void)
+{
+	int			flags = RTLD_NOW | RTLD_LOCAL;
+
+#ifdef RTLD_DEEPBIND
+	if (dlsym(RTLD_DEFAULT, "__asan_init") == NULL)
+		flags |= RTLD_DEEPBIND;
+#endif
+	return flags;
+}
+
+/*
+ * dlopen()s OpenBLAS with OPENBLAS_NUM_THREADS=1 in the environment (put
+ * back as it was afterwards, so that programs the server starts do not
+ * inherit it) and looks up its entry points.  Returns dlerror()'s text if
+ * no soname could be opened; otherwise NULL, with blas_handle set, or left
+ * NULL (the library closed again) when it is not OpenBLAS.
+ */
+static const char *
+blas_open(void)
+{
+	const char *last_error = "dlopen failed";
+	char	   *saved = getenv("OPENBLAS_NUM_THREADS");
+
+	if (saved != NULL)
+		saved = strdup(saved);
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	for (int i = 0; i < (int) lengthof(blas_sonames) && blas_handle == NULL; i++)
+	{
+		blas_handle = dlopen(blas_sonames[i], blas_dlopen_flags());
+		if (blas_handle == NULL)
+			last_error = dlerror();
+	}
+	if (saved != NULL)
+		setenv("OPENBLAS_NUM_THREADS", saved, 1);
+	else
+		unsetenv("OPENBLAS_NUM_THREADS");
+	free(saved);
+	if (blas_handle == NULL)
+		return last_error;
+
+	blas_sgemm = (sgemm_fn) dlsym(blas_handle, "cblas_sgemm");
+	blas_set_threads = (set_threads_fn) dlsym(blas_handle, "openblas_set_num_threads");
+	blas_corename = (corename_fn) dlsym(blas_handle, "openblas_get_corename");
+	blas_config = (corename_fn) dlsym(blas_handle, "openblas_get_config");
+	blas_thread_init = (thread_init_fn) dlsym(blas_handle, "blas_thread_init");
+	if (blas_sgemm == NULL || blas_set_threads == NULL)
+	{
+		dlclose(blas_handle);
+		blas_handle = NULL;
+		return NULL;
+	}
+	blas_set_threads(1);
+	blas_threads = 1;
+	return NULL;
+}
+
+/*
+ * Opens OpenBLAS in the postmaster, when bert is in shared_preload_libraries,
+ * so that every backend forked from it starts with the library mapped,
+ * relocated and its CPU detected: that dlopen() is most of what opening
+ * OpenBLAS costs (6-10 ms for its 36 MB DYNAMIC_ARCH build).  What is
+ * inherited is fork-safe: with one thread OpenBLAS starts no thread, and no
+ * work buffer is taken here (the calling thread of each backend takes its
+ * own in BertBlasEnsureLoaded), so a forked process carries no thread and
+ * no memory of OpenBLAS beyond the library's own data.  OpenBLAS's
+ * pthread_atfork() handler marks its (empty) pool stopped in every process
+ * the postmaster forks; BertBlasEnsureLoaded restarts it (blas_thread_init,
+ * no thread to start) before the backend first sets a thread count, so that
+ * the threads bert.threads asks for are started once.  OpenBLAS 0.3.21
+ * would restart it lazily in openblas_set_num_threads() too; the explicit
+ * call does not depend on that.  A failure is left for the first backend
+ * that runs a model to report.
+ */
+void
+BertBlasPreload(void)
+{
+	if (blas_handle == NULL && blas_open() == NULL && blas_handle != NULL)
+		blas_inherited = true;
+}
+
+/*
+ * Opens OpenBLAS with a one-thread pool (unless the postmaster opened it)
+ * and makes its calling thread take its work buffer, or raises an ERROR.
  */
 void
 BertBlasEnsureLoaded(void)
 {
-	const char *last_error = NULL;
+	instr_time	start,
+				opened,
+				warmed;
 
 	if (blas_warm)
 		return;
+	INSTR_TIME_SET_CURRENT(start);
+	opened = start;
 	if (blas_handle == NULL)
 	{
-		setenv("OPENBLAS_NUM_THREADS", "1", 1);
-		for (int i = 0; i < (int) lengthof(blas_sonames) && blas_handle == NULL; i++)
-		{
-			blas_handle = dlopen(blas_sonames[i], RTLD_NOW | RTLD_LOCAL);
-			if (blas_handle == NULL)
-				last_error = dlerror();
-		}
-		if (blas_handle == NULL)
+		const char *error = blas_open();
+
+		if (error != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_FILE),
 					 errmsg("could not load OpenBLAS"),
-					 errdetail("%s", last_error ? last_error : "dlopen failed"),
+					 errdetail("%s", error),
 					 errhint("Install the OpenBLAS runtime (Debian: apt-get install libopenblas0).")));
-
-		blas_sgemm = (sgemm_fn) dlsym(blas_handle, "cblas_sgemm");
-		blas_set_threads = (set_threads_fn) dlsym(blas_handle, "openblas_set_num_threads");
-		blas_corename = (corename_fn) dlsym(blas_handle, "openblas_get_corename");
-		blas_config = (corename_fn) dlsym(blas_handle, "openblas_get_config");
-		if (blas_sgemm == NULL || blas_set_threads == NULL)
-		{
-			dlclose(blas_handle);
-			blas_handle = NULL;
+		if (blas_handle == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_FUNCTION),
 					 errmsg("the loaded BLAS library is not OpenBLAS"),
 					 errdetail("cblas_sgemm or openblas_set_num_threads is missing."),
 					 errhint("Install the OpenBLAS runtime (Debian: apt-get install libopenblas0).")));
-		}
-		blas_set_threads(1);
-		blas_threads = 1;
+		INSTR_TIME_SET_CURRENT(opened);
+	}
+	else if (blas_inherited)
+	{
+		/* the pool of one thread, stopped at fork: no thread to start */
+		if (blas_thread_init != NULL)
+			blas_thread_init();
+		blas_inherited = false;
 	}
 	if (!can_map(BERT_BLAS_BUFFER_BYTES + BERT_BLAS_MARGIN_BYTES))
 		no_memory_for(1, BERT_BLAS_BUFFER_BYTES + BERT_BLAS_MARGIN_BYTES);
 	warm_up(1);
 	blas_warm = true;
+	INSTR_TIME_SET_CURRENT(warmed);
+	INSTR_TIME_SUBTRACT(warmed, opened);
+	INSTR_TIME_SUBTRACT(opened, start);
+	elog(DEBUG1, "OpenBLAS ready: dlopen %.3f ms%s, work buffer and first product %.3f ms",
+		 INSTR_TIME_GET_MILLISEC(opened),
+		 INSTR_TIME_IS_ZERO(opened) ? " (opened by the postmaster)" : "",
+		 INSTR_TIME_GET_MILLISEC(warmed));
 }
 
 /*

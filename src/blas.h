@@ -1,10 +1,11 @@
 /*
  * blas.h
- *		OpenBLAS, opened at first use (blas.c).
+ *		OpenBLAS, opened by the postmaster or at first use (blas.c).
  */
 #ifndef BERT_BLAS_H
 #define BERT_BLAS_H
 
+extern void BertBlasPreload(void);
 extern void BertBlasEnsureLoaded(void);
 extern void BertBlasSetThreads(int threads);
 extern const char *BertBlasCoreName(void);

@@ -69,10 +69,24 @@ sigbus_handler(pg_attribute_unused() int signo, siginfo_t *info,
 	sigaction(SIGBUS, &previous_action, NULL);
 }
 
-/* Starts guarding a new mapping; installs the handler on first use. */
+/*
+ * Starts guarding a new mapping; installs the handler on first use.
+ *
+ * Also asks for transparent huge pages on it (MADV_HUGEPAGE; ignored where
+ * the kernel or filesystem has none): pages the kernel reads from the file
+ * through this mapping then enter the page cache as 2 MB folios, and every
+ * backend that maps the file later maps them 2 MB at a time.  Touching
+ * all 438 MB of a BERT base file in a new process costs about 210 faults
+ * and 2 ms of CPU then, against 600-6,700 faults and 4-24 ms for the
+ * 4-320 kB folios of a file read or written by ordinary I/O (Linux 6.18,
+ * ext4).
+ */
 void
 BertMappingRegister(BertMapping *mapping)
 {
+#ifdef MADV_HUGEPAGE
+	(void) madvise(mapping->base, mapping->length, MADV_HUGEPAGE);
+#endif
 	if (!handler_installed)
 	{
 		struct sigaction action;

@@ -14,14 +14,22 @@
 # usable (statement_timeout still cancels a long call), and the server log
 # must show no crash.  Also, on the main server: bert.threads far above the
 # CPU count starts no more threads than the CPUs the backend may run on.
+# With bert in shared_preload_libraries (OpenBLAS opened by the postmaster,
+# inherited by every backend): the one-buffer limit still gives its ERROR,
+# and bert.threads = 2 starts exactly one OpenBLAS thread in the backend
+# (the pool stopped at fork is restarted once, not twice) with the same
+# result as one thread.
 
 BLAS_CLIENT_TIMEOUT=30
 
-# blas_start [LIMIT_KB]: (re)starts the limited server ($BLAS_DIR)
+# blas_start [LIMIT_KB [SERVER OPTION...]]: (re)starts the limited server
+# ($BLAS_DIR); LIMIT_KB '' for none
 blas_start() {
+	local limit=${1:-}
+	shift || true
 	[ -f "$BLAS_DIR/data/postmaster.pid" ] &&
 		as_server "$PGBIN/pg_ctl" -D "$BLAS_DIR/data" -m immediate -w stop >/dev/null 2>&1
-	as_server bash -c "${1:+ulimit -v $1;} exec '$PGBIN/pg_ctl' -D '$BLAS_DIR/data' -l '$BLAS_DIR/server.log' -w -o \"-p $BLAS_PORT -k '$BLAS_DIR' -c listen_addresses=''\" start" >/dev/null
+	as_server bash -c "${limit:+ulimit -v $limit;} exec '$PGBIN/pg_ctl' -D '$BLAS_DIR/data' -l '$BLAS_DIR/server.log' -w -o \"-p $BLAS_PORT -k '$BLAS_DIR' -c listen_addresses='' $*\" start" >/dev/null
 }
 
 # blas_psql SQL...: runs the statements in one session of the limited
@@ -70,6 +78,24 @@ blas_cleanup() {
 	return 0
 }
 
+# blas_one_buffer_case NAME LABEL [SERVER OPTION...]: under a limit that
+# leaves no room for the one buffer a single thread needs, the call is an
+# ERROR and the session stays usable
+blas_one_buffer_case() {
+	local name=$1 label=$2 lim=$((V1 - 81920)) rc
+	shift 2
+	blas_start "$lim" "$@"
+	blas_psql "$LONG_CALL" "SELECT 'usable'"
+	rc=$?
+	if [ $rc -eq 124 ]; then
+		fail "$name" "${label}ulimit -v $((lim / 1024)) MB: the call hung (no answer in $BLAS_CLIENT_TIMEOUT s)"
+	elif grep -q "could not reserve memory for OpenBLAS" "$WORK/blas.out" && grep -q "^usable" "$WORK/blas.out"; then
+		pass "$name" "${label}ulimit -v $((lim / 1024)) MB: ERROR: $(grep -m1 ERROR "$WORK/blas.out" | sed 's/.*ERROR: *//'); session usable"
+	else
+		fail "$name" "${label}ulimit -v $((lim / 1024)) MB: $(head -3 "$WORK/blas.out" | tr '\n' ' ')"
+	fi
+}
+
 group_blas() {
 	group_begin blas
 	local cpus ncpu
@@ -91,17 +117,8 @@ group_blas() {
 	echo "     calibration: a backend maps $((V1 / 1024)) MB after one 1-thread call of 2,046 tokens; cancel bound $BLAS_BOUND_MS ms"
 
 	# --- no room for the one buffer a single thread needs
-	local lim=$((V1 - 81920)) rc
-	blas_start "$lim"
-	blas_psql "$LONG_CALL" "SELECT 'usable'"
-	rc=$?
-	if [ $rc -eq 124 ]; then
-		fail "blas/one-buffer-limit" "ulimit -v $((lim / 1024)) MB: the call hung (no answer in $BLAS_CLIENT_TIMEOUT s)"
-	elif grep -q "could not reserve memory for OpenBLAS" "$WORK/blas.out" && grep -q "^usable" "$WORK/blas.out"; then
-		pass "blas/one-buffer-limit" "ulimit -v $((lim / 1024)) MB: ERROR: $(grep -m1 ERROR "$WORK/blas.out" | sed 's/.*ERROR: *//'); session usable"
-	else
-		fail "blas/one-buffer-limit" "ulimit -v $((lim / 1024)) MB: $(head -3 "$WORK/blas.out" | tr '\n' ' ')"
-	fi
+	local lim rc
+	blas_one_buffer_case "blas/one-buffer-limit" ""
 
 	# --- room for one thread, not for two; cancel still works after
 	lim=$((V1 + 49152))
@@ -122,6 +139,30 @@ group_blas() {
 			pass "blas/two-threads-limit" "ulimit -v $((lim / 1024)) MB: 1 thread ran; bert.threads = 2: ERROR: $(grep -m1 ERROR "$WORK/blas.out" | sed 's/.*ERROR: *//'); then statement_timeout 200 ms returned after $ms ms (bound 200 + $BLAS_BOUND_MS); session usable"
 		else
 			fail "blas/two-threads-limit" "ulimit -v $((lim / 1024)) MB: $(grep -v '^$' "$WORK/blas.out" | head -6 | tr '\n' ' ')"
+		fi
+	fi
+
+	# --- OpenBLAS opened by the postmaster: the same limit, the same ERROR
+	blas_one_buffer_case "blas/preloaded-one-buffer-limit" "shared_preload_libraries = bert, " \
+		-c shared_preload_libraries=bert
+
+	# --- OpenBLAS opened by the postmaster: bert.threads = 2 starts one thread
+	blas_start "" -c shared_preload_libraries=bert
+	if [ "$ncpu" -lt 2 ]; then
+		skip "blas/preloaded-threads" "one CPU: bert.threads is capped at 1"
+	else
+		local threads_sql="SELECT 'threads ' || (regexp_match(pg_read_file('/proc/self/status'), 'Threads:\s*(\d+)'))[1]"
+		local sum_sql="SELECT 'sum ' || sum(x) FROM unnest(bert_embed(repeat('word ', 2500), 'long')) x"
+		blas_psql "$threads_sql" "$sum_sql" "SET bert.threads = 2" "$sum_sql" "$threads_sql" "$sum_sql" "$threads_sql"
+		rc=$?
+		local t s
+		t=$(sed -n 's/^threads //p' "$WORK/blas.out" | tr '\n' ' ')
+		# the three sums agree within 1e-4 (float rounding of other splits)
+		s=$(sed -n 's/^sum //p' "$WORK/blas.out" | awk 'NR == 1 { a = $1 } { d = $1 - a; if (d < 0) d = -d; if (d > m) m = d } END { print (NR == 3 && m <= 1e-4) ? "same" : "differ" }')
+		if [ $rc -eq 0 ] && [ "$t" = "1 2 2 " ] && [ "$s" = same ]; then
+			pass "blas/preloaded-threads" "shared_preload_libraries = bert: threads before / after bert.threads = 2 / after a second call: $t; the embedding's sum equal on 1 and 2 threads within 1e-4"
+		else
+			fail "blas/preloaded-threads" "shared_preload_libraries = bert: threads '$t' (want 1 2 2), sums $s: $(grep -v '^$' "$WORK/blas.out" | head -7 | tr '\n' ' ')"
 		fi
 	fi
 
