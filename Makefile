@@ -34,7 +34,8 @@ OBJS = \
 	src/train_data.o \
 	src/train_ops.o \
 	src/train_params.o \
-	src/train_sql.o
+	src/train_sql.o \
+	src/weights.o
 
 DATA = bert--1.0.sql bert--1.0--1.1.sql
 REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors volatility pairs batching train

@@ -29,6 +29,7 @@
 #include "json.h"
 #include "model.h"
 #include "safetensors.h"
+#include "weights.h"
 
 #define BERT_MAX_JSON_FILE (64 * 1024 * 1024)
 #define WEIGHTS_FILE "model.safetensors"
@@ -285,21 +286,18 @@ find_tensor(ModelLoad *ld, const char *name, bool prefixed)
 	return NULL;
 }
 
-/* bind_tensor() flags */
-#define TENSOR_PREFIXED 0x01	/* may carry the model prefix ("bert.") */
-#define TENSOR_REQUIRED 0x02	/* missing is an error, not NULL */
-#define TENSOR_1D (-1)			/* d1 of a 1-D tensor */
-
 /*
- * Binds one tensor of shape (d0) or (d0, d1) (d1 = TENSOR_1D for 1-D),
- * upcasting half precision.  A missing tensor is an error when `flags` has
- * TENSOR_REQUIRED, else NULL.
+ * The BertTensorBinder of the loader (weights.h): binds one tensor of shape
+ * (d0) or (d0, d1) (d1 = BERT_TENSOR_1D for 1-D), upcasting half
+ * precision.  A missing tensor is an error when `flags` has
+ * BERT_TENSOR_REQUIRED, else NULL.
  */
 static const float *
-bind_tensor(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
+bind_tensor(void *arg, const char *name, int flags, int64_t d0, int64_t d1)
 {
-	bool		prefixed = (flags & TENSOR_PREFIXED) != 0;
-	bool		required = (flags & TENSOR_REQUIRED) != 0;
+	ModelLoad  *ld = (ModelLoad *) arg;
+	bool		prefixed = (flags & BERT_TENSOR_PREFIXED) != 0;
+	bool		required = (flags & BERT_TENSOR_REQUIRED) != 0;
 	const BertTensorInfo *t = find_tensor(ld, name, prefixed);
 	const char *bytes;
 	size_t		count;
@@ -357,120 +355,6 @@ bind_tensor(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
 	}
 	ld->model->converted_bytes += count * sizeof(float);
 	return copy;
-}
-
-/* Binds the embeddings and every encoder layer. */
-static void
-bind_encoder(ModelLoad *ld)
-{
-	BertConfig *cfg = &ld->model->config;
-	BertWeights *w = &ld->model->weights;
-	bool		distil = (cfg->family == BERT_FAMILY_DISTILBERT);
-	int			h = cfg->hidden_size;
-	int			in = cfg->intermediate_size;
-	char		name[128];
-
-	w->word_embeddings = bind_tensor(ld, "embeddings.word_embeddings.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, cfg->vocab_size, h);
-	w->position_embeddings = bind_tensor(ld, "embeddings.position_embeddings.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, cfg->max_position_embeddings, h);
-	if (!distil)
-		w->token_type_embeddings = bind_tensor(ld, "embeddings.token_type_embeddings.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, cfg->type_vocab_size, h);
-	w->emb_ln_g = bind_tensor(ld, "embeddings.LayerNorm.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, h, TENSOR_1D);
-	w->emb_ln_b = bind_tensor(ld, "embeddings.LayerNorm.bias", TENSOR_PREFIXED | TENSOR_REQUIRED, h, TENSOR_1D);
-
-	w->layers = palloc0(sizeof(BertLayerWeights) * cfg->num_hidden_layers);
-	for (int i = 0; i < cfg->num_hidden_layers; i++)
-	{
-		BertLayerWeights *lw = &w->layers[i];
-
-#define BIND(field, suffix, d0, d1) \
-		(snprintf(name, sizeof(name), distil ? "transformer.layer.%d.%s" : "encoder.layer.%d.%s", i, suffix), \
-		 lw->field = bind_tensor(ld, name, TENSOR_PREFIXED | TENSOR_REQUIRED, d0, d1))
-
-		BIND(query_w, distil ? "attention.q_lin.weight" : "attention.self.query.weight", h, h);
-		BIND(query_b, distil ? "attention.q_lin.bias" : "attention.self.query.bias", h, TENSOR_1D);
-		BIND(key_w, distil ? "attention.k_lin.weight" : "attention.self.key.weight", h, h);
-		BIND(key_b, distil ? "attention.k_lin.bias" : "attention.self.key.bias", h, TENSOR_1D);
-		BIND(value_w, distil ? "attention.v_lin.weight" : "attention.self.value.weight", h, h);
-		BIND(value_b, distil ? "attention.v_lin.bias" : "attention.self.value.bias", h, TENSOR_1D);
-		BIND(attn_out_w, distil ? "attention.out_lin.weight" : "attention.output.dense.weight", h, h);
-		BIND(attn_out_b, distil ? "attention.out_lin.bias" : "attention.output.dense.bias", h, TENSOR_1D);
-		BIND(attn_ln_g, distil ? "sa_layer_norm.weight" : "attention.output.LayerNorm.weight", h, TENSOR_1D);
-		BIND(attn_ln_b, distil ? "sa_layer_norm.bias" : "attention.output.LayerNorm.bias", h, TENSOR_1D);
-		BIND(inter_w, distil ? "ffn.lin1.weight" : "intermediate.dense.weight", in, h);
-		BIND(inter_b, distil ? "ffn.lin1.bias" : "intermediate.dense.bias", in, TENSOR_1D);
-		BIND(out_w, distil ? "ffn.lin2.weight" : "output.dense.weight", h, in);
-		BIND(out_b, distil ? "ffn.lin2.bias" : "output.dense.bias", h, TENSOR_1D);
-		BIND(out_ln_g, distil ? "output_layer_norm.weight" : "output.LayerNorm.weight", h, TENSOR_1D);
-		BIND(out_ln_b, distil ? "output_layer_norm.bias" : "output.LayerNorm.bias", h, TENSOR_1D);
-#undef BIND
-	}
-}
-
-/* Binds the head tensors the architecture needs. */
-static void
-bind_head(ModelLoad *ld)
-{
-	BertConfig *cfg = &ld->model->config;
-	BertWeights *w = &ld->model->weights;
-	bool		distil = (cfg->family == BERT_FAMILY_DISTILBERT);
-	bool		pooler_needed = !distil &&
-		(cfg->head == BERT_HEAD_SEQUENCE_CLASSIFICATION ||
-		 cfg->head == BERT_HEAD_PRETRAINING);
-	int			h = cfg->hidden_size;
-	int			v = cfg->vocab_size;
-
-	if (!distil)
-	{
-		w->pooler_w = bind_tensor(ld, "pooler.dense.weight", TENSOR_PREFIXED | (pooler_needed ? TENSOR_REQUIRED : 0), h, h);
-		w->pooler_b = bind_tensor(ld, "pooler.dense.bias", TENSOR_PREFIXED | ((pooler_needed || w->pooler_w) ? TENSOR_REQUIRED : 0), h, TENSOR_1D);
-	}
-	switch (cfg->head)
-	{
-		case BERT_HEAD_NONE:
-			break;
-		case BERT_HEAD_SEQUENCE_CLASSIFICATION:
-			if (distil)
-			{
-				w->pre_classifier_w = bind_tensor(ld, "pre_classifier.weight", TENSOR_REQUIRED, h, h);
-				w->pre_classifier_b = bind_tensor(ld, "pre_classifier.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-			}
-			/* FALLTHROUGH */
-		case BERT_HEAD_TOKEN_CLASSIFICATION:
-			w->classifier_w = bind_tensor(ld, "classifier.weight", TENSOR_REQUIRED, cfg->num_labels, h);
-			w->classifier_b = bind_tensor(ld, "classifier.bias", TENSOR_REQUIRED, cfg->num_labels, TENSOR_1D);
-			break;
-		case BERT_HEAD_QUESTION_ANSWERING:
-			w->qa_w = bind_tensor(ld, "qa_outputs.weight", TENSOR_REQUIRED, 2, h);
-			w->qa_b = bind_tensor(ld, "qa_outputs.bias", TENSOR_REQUIRED, 2, TENSOR_1D);
-			break;
-		case BERT_HEAD_PRETRAINING:
-			w->nsp_w = bind_tensor(ld, "cls.seq_relationship.weight", TENSOR_REQUIRED, 2, h);
-			w->nsp_b = bind_tensor(ld, "cls.seq_relationship.bias", TENSOR_REQUIRED, 2, TENSOR_1D);
-			/* FALLTHROUGH */
-		case BERT_HEAD_MASKED_LM:
-			if (distil)
-			{
-				w->mlm_dense_w = bind_tensor(ld, "vocab_transform.weight", TENSOR_REQUIRED, h, h);
-				w->mlm_dense_b = bind_tensor(ld, "vocab_transform.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_ln_g = bind_tensor(ld, "vocab_layer_norm.weight", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_ln_b = bind_tensor(ld, "vocab_layer_norm.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_decoder_w = bind_tensor(ld, "vocab_projector.weight", 0, v, h);
-				w->mlm_decoder_b = bind_tensor(ld, "vocab_projector.bias", TENSOR_REQUIRED, v, TENSOR_1D);
-			}
-			else
-			{
-				w->mlm_dense_w = bind_tensor(ld, "cls.predictions.transform.dense.weight", TENSOR_REQUIRED, h, h);
-				w->mlm_dense_b = bind_tensor(ld, "cls.predictions.transform.dense.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_ln_g = bind_tensor(ld, "cls.predictions.transform.LayerNorm.weight", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_ln_b = bind_tensor(ld, "cls.predictions.transform.LayerNorm.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_decoder_w = bind_tensor(ld, "cls.predictions.decoder.weight", 0, v, h);
-				w->mlm_decoder_b = bind_tensor(ld, "cls.predictions.bias", TENSOR_REQUIRED, v, TENSOR_1D);
-			}
-			/* decoder tied to the input embeddings unless saved on its own */
-			if (w->mlm_decoder_w == NULL)
-				w->mlm_decoder_w = w->word_embeddings;
-			break;
-	}
 }
 
 /* Reads the tokenizer files into model->tokenizer. */
@@ -579,8 +463,7 @@ BertModelLoad(const char *name, const char *path, const char *root)
 	load_tokenizer(&ld);
 	load_sentence_transformers(&ld);
 	map_weights(&ld);
-	bind_encoder(&ld);
-	bind_head(&ld);
+	BertBindWeights(&model->config, &model->weights, bind_tensor, &ld);
 	/* the storage dtype bert_models() shows: that of the word embeddings */
 	strlcpy(model->config.dtype,
 			find_tensor(&ld, "embeddings.word_embeddings.weight", true)->dtype_name,
