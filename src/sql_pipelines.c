@@ -571,6 +571,130 @@ score_window(const float *start_logits, const float *end_logits,
 }
 
 /*
+ * The context tokens a window holds besides [CLS], the question and two
+ * [SEP]; raises the errors of a question that leaves no room, of windows
+ * that would not advance and of a context that needs too many windows
+ * (see bert_answer).
+ */
+static int
+qa_window_room(int max_len, int stride, int question_len, int context_len)
+{
+	int			window_len = max_len - question_len - 3;
+
+	if (window_len < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("question is too long"),
+				 errdetail("A window holds %d tokens besides [CLS] and two [SEP], and the question fills them all, leaving no room for the context.",
+						   max_len - 3),
+				 errhint("Shorten the question.")));
+
+	if (context_len > window_len)
+	{
+		int64		step = window_len - stride;
+		int64		windows;
+		int			max_windows = BERT_QA_MAX_WINDOW_TOKENS / max_len;
+
+		if (step < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("question leaves too little room for the context"),
+					 errdetail("A window of %d tokens holds [CLS], the question's %d tokens and two [SEP], leaving %d for the context; consecutive windows share %d context tokens (doc_stride), so windows over the context's %d tokens would not advance.",
+							   max_len, question_len, window_len, stride, context_len),
+					 errhint("Shorten the question to at most %d tokens, or the context to at most %d.",
+							 max_len - 3 - stride - 1, window_len)));
+		windows = 1 + (context_len - window_len + step - 1) / step;
+		if (windows > max_windows)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("context needs too many windows"),
+					 errdetail("The question leaves %d context tokens per window of %d and windows share %d, so the context's %d tokens need %lld windows; the limit is %d windows of %d tokens.",
+							   window_len, max_len, stride, context_len,
+							   (long long) windows, max_windows, max_len),
+					 errhint("Shorten the question or the context.")));
+	}
+	return window_len;
+}
+
+/* The windows of one question over one context, and the best span so far. */
+typedef struct QaWindows
+{
+	int			n;
+	BertInput  *inputs;			/* (n) [CLS] question [SEP] part [SEP] */
+	int		   *first;			/* (n) context token each part starts at */
+	int		   *count;			/* (n) context tokens in each part */
+	int			question_len;
+	int			max_answer_len;
+	const BertModel *model;
+	float	   *start_logits;	/* (max window length) */
+	float	   *end_logits;
+	float	   *scratch;		/* (2 x max window length) */
+	QaSpan		best;
+} QaWindows;
+
+/*
+ * Builds the windows over context c: parts of window_len tokens, each
+ * starting window_len - stride after the previous one, the last one ending
+ * the context (qa_window_room has bounded their number).
+ */
+static void
+qa_build_windows(QaWindows *qw, const BertTokenizer *tok, const BertTokens *q,
+				 const BertTokens *c, int window_len, int stride)
+{
+	int			cap = 1 + (c->n > window_len ? (c->n - window_len) / (window_len - stride) + 1 : 0);
+
+	qw->n = 0;
+	qw->inputs = palloc(sizeof(BertInput) * cap);
+	qw->first = palloc(sizeof(int) * cap);
+	qw->count = palloc(sizeof(int) * cap);
+	for (int first = 0;; first += window_len - stride)
+	{
+		int			count = Min(window_len, c->n - first);
+		BertInput  *in = &qw->inputs[qw->n];
+		int			pos = 0;
+
+		Assert(qw->n < cap);
+		memset(in, 0, sizeof(*in));
+		in->input_ids = palloc(sizeof(int32) * (q->n + count + 3));
+		in->token_type_ids = palloc(sizeof(int32) * (q->n + count + 3));
+		in->input_ids[pos] = tok->cls_id;
+		in->token_type_ids[pos++] = 0;
+		for (int i = 0; i < q->n; i++)
+		{
+			in->input_ids[pos] = q->ids[i];
+			in->token_type_ids[pos++] = 0;
+		}
+		in->input_ids[pos] = tok->sep_id;
+		in->token_type_ids[pos++] = 0;
+		for (int i = 0; i < count; i++)
+		{
+			in->input_ids[pos] = c->ids[first + i];
+			in->token_type_ids[pos++] = 1;
+		}
+		in->input_ids[pos] = tok->sep_id;
+		in->token_type_ids[pos++] = 1;
+		in->len = pos;
+		qw->first[qw->n] = first;
+		qw->count[qw->n++] = count;
+		if (first + count >= c->n)
+			break;
+	}
+}
+
+/* BertForwardBatched's emit: the QA logits of one window, scored. */
+static void
+qa_score_window(void *arg, int index, const float *hidden, int len)
+{
+	QaWindows  *qw = (QaWindows *) arg;
+
+	BertQaLogits(qw->start_logits, qw->end_logits, qw->scratch,
+				 &qw->model->config, &qw->model->weights, hidden, len);
+	score_window(qw->start_logits, qw->end_logits, qw->question_len + 2,
+				 qw->count[index], qw->first[index], qw->max_answer_len,
+				 &qw->best);
+}
+
+/*
  * bert_answer(question text, context text [, model] [, max_answer_len int
  * DEFAULT 15]) -> TABLE(answer text, score real, start_char int, end_char int)
  * Extractive question answering (BertForQuestionAnswering /
@@ -589,7 +713,9 @@ score_window(const float *start_logits, const float *end_logits,
  * stride to be less than the room), and so do we.  Windows are also bounded
  * in number: windows x max_seq_len <= BERT_QA_MAX_WINDOW_TOKENS (1,041
  * passes of 384 tokens), checked before the first pass; contexts are cut
- * after BERT_QA_MAX_CONTEXT_TOKENS word pieces.
+ * after BERT_QA_MAX_CONTEXT_TOKENS word pieces.  The windows are packed
+ * without padding into forward passes of up to BERT_BATCH_TOKENS rows
+ * (BertForwardBatched), which changes the scores by float rounding only.
  */
 PG_FUNCTION_INFO_V1(bert_answer);
 Datum
@@ -609,17 +735,10 @@ bert_answer(PG_FUNCTION_ARGS)
 	int			stride = Min(BERT_QA_DOC_STRIDE, max_len / 2);
 	BertTokens	q = {0},
 				c = {0};
-	int			window_len;
-	BertInput	input;
-	QaSpan		best = {-1.0, 0, 0};
-	float	   *start_logits,
-			   *end_logits,
-			   *qa_scratch;
+	QaWindows	qw = {0};
 	int32		span[2];
 	Datum		values[4];
 	bool		nulls[4] = {0};
-	size_t		a_start,
-				a_end;
 
 	BertRequireHead(model, BERT_HEAD_QUESTION_ANSWERING, "bert_answer",
 					"a question-answering head (BertForQuestionAnswering or DistilBertForQuestionAnswering)");
@@ -637,85 +756,26 @@ bert_answer(PG_FUNCTION_ARGS)
 				 errmsg("context is empty"),
 				 errdetail("The context has no tokens to take an answer from."),
 				 errhint("Pass the text that contains the answer as the second argument.")));
-	window_len = max_len - q.n - 3;
-	if (window_len < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("question is too long"),
-				 errdetail("A window holds %d tokens besides [CLS] and two [SEP], and the question fills them all, leaving no room for the context.",
-						   max_len - 3),
-				 errhint("Shorten the question.")));
 
-	if (c.n > window_len)
-	{
-		int64		step = window_len - stride;
-		int64		windows;
-		int			max_windows = BERT_QA_MAX_WINDOW_TOKENS / max_len;
+	/* every window packed into as few forward passes as fit, in order */
+	qa_build_windows(&qw, tok, &q, &c, qa_window_room(max_len, stride, q.n, c.n),
+					 stride);
+	qw.question_len = q.n;
+	qw.max_answer_len = max_answer_len;
+	qw.model = model;
+	qw.best.score = -1.0;
+	qw.start_logits = palloc(sizeof(float) * max_len);
+	qw.end_logits = palloc(sizeof(float) * max_len);
+	qw.scratch = palloc(sizeof(float) * 2 * max_len);
+	BertForwardBatched(model, qw.inputs, qw.n, qa_score_window, &qw);
 
-		if (step < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("question leaves too little room for the context"),
-					 errdetail("A window of %d tokens holds [CLS], the question's %d tokens and two [SEP], leaving %d for the context; consecutive windows share %d context tokens (doc_stride), so windows over the context's %d tokens would not advance.",
-							   max_len, q.n, window_len, stride, c.n),
-					 errhint("Shorten the question to at most %d tokens, or the context to at most %d.",
-							 max_len - 3 - stride - 1, window_len)));
-		windows = 1 + (c.n - window_len + step - 1) / step;
-		if (windows > max_windows)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("context needs too many windows"),
-					 errdetail("The question leaves %d context tokens per window of %d and windows share %d, so the context's %d tokens need %lld windows; the limit is %d windows of %d tokens.",
-							   window_len, max_len, stride, c.n,
-							   (long long) windows, max_windows, max_len),
-					 errhint("Shorten the question or the context.")));
-	}
-
-	input.input_ids = palloc(sizeof(int32) * max_len);
-	input.token_type_ids = palloc(sizeof(int32) * max_len);
-	start_logits = palloc(sizeof(float) * max_len);
-	end_logits = palloc(sizeof(float) * max_len);
-	qa_scratch = palloc(sizeof(float) * 2 * max_len);
-	for (int first = 0;; first += window_len - stride)
-	{
-		int			count = Min(window_len, c.n - first);
-		int			pos = 0;
-
-		input.input_ids[pos] = tok->cls_id;
-		input.token_type_ids[pos++] = 0;
-		for (int i = 0; i < q.n; i++)
-		{
-			input.input_ids[pos] = q.ids[i];
-			input.token_type_ids[pos++] = 0;
-		}
-		input.input_ids[pos] = tok->sep_id;
-		input.token_type_ids[pos++] = 0;
-		for (int i = 0; i < count; i++)
-		{
-			input.input_ids[pos] = c.ids[first + i];
-			input.token_type_ids[pos++] = 1;
-		}
-		input.input_ids[pos] = tok->sep_id;
-		input.token_type_ids[pos++] = 1;
-		input.len = pos;
-
-		BertQaLogits(start_logits, end_logits, qa_scratch, &model->config,
-					 &model->weights, BertForward(model, &input), input.len);
-		score_window(start_logits, end_logits, q.n + 2, count, first,
-					 max_answer_len, &best);
-		if (first + count >= c.n)
-			break;
-	}
-
-	BertMappingCheck(model);
-	a_start = c.start[best.start_token];
-	a_end = c.end[best.end_token];
-	span[0] = (int32) a_start;
-	span[1] = (int32) a_end;
+	/* the answer: the best span's text and its character offsets */
+	span[0] = c.start[qw.best.start_token];
+	span[1] = c.end[qw.best.end_token];
+	values[0] = PointerGetDatum(BertUtf8ToText(context + span[0], span[1] - span[0]));
 	server_char_offsets(context, span, 2);
 	InitMaterializedSRF(fcinfo, 0);
-	values[0] = PointerGetDatum(BertUtf8ToText(context + a_start, a_end - a_start));
-	values[1] = Float4GetDatum((float4) best.score);
+	values[1] = Float4GetDatum((float4) qw.best.score);
 	values[2] = Int32GetDatum(span[0]);
 	values[3] = Int32GetDatum(span[1]);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
