@@ -239,6 +239,81 @@ decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
 	return BertDecodePieces(pieces, kept, tok->continuing_subword_prefix, true);
 }
 
+/* bounds what one bert_fill_mask() call returns (see bert_fill_mask) */
+#define BERT_FILL_MASK_MAX_OUTPUT_TOKENS (1 << 24)
+/*
+ * The [MASK] tokens of the input, counted; raises the errors of an input
+ * without any and of a result over BERT_FILL_MASK_MAX_OUTPUT_TOKENS, before
+ * any forward pass is spent on it.
+ */
+static int
+fill_mask_count(const BertModel *model, const BertInput *input, int k)
+{
+	const BertTokenizer *tok = &model->tokenizer;
+	int			masks = 0;
+	int64		output_tokens;
+
+	for (int i = 0; i < input->len; i++)
+		masks += (input->input_ids[i] == tok->mask_id);
+	if (tok->mask_id < 0 || masks == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("input has no [MASK] token"),
+				 errdetail("bert_fill_mask() predicts the word at each [MASK] written in the text (within the first %d tokens).",
+						   BertMaxLength(model)),
+				 errhint("Write [MASK] where a word is missing, e.g. 'The capital of France is [MASK].'")));
+	output_tokens = (int64) masks * k * input->len;
+	if (output_tokens > BERT_FILL_MASK_MAX_OUTPUT_TOKENS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("bert_fill_mask() result would be too large"),
+				 errdetail("The input has %d [MASK] tokens among %d tokens: with top_k %d that is %lld rows, each with a sequence of %d tokens, %lld tokens in all; the limit is %d.",
+						   masks, input->len, k, (long long) masks * k,
+						   input->len, (long long) output_tokens,
+						   BERT_FILL_MASK_MAX_OUTPUT_TOKENS),
+				 errhint("Lower top_k, or pass fewer [MASK] tokens or a shorter text per call.")));
+	return masks;
+}
+
+/*
+ * The k rows of the [MASK] at `pos`: its top k tokens by probability, each
+ * with the input decoded with the mask filled by it (`filled`: the input's
+ * ids, restored before returning).
+ */
+static void
+fill_mask_rows(BertRows *rows, BertModel *model, const BertInput *input,
+			   const float *hidden, int pos, int k, bool skip_special,
+			   float *logits, float *scratch, int32 *filled)
+{
+	const BertTokenizer *tok = &model->tokenizer;
+	int32	   *best;
+
+	CHECK_FOR_INTERRUPTS();
+	BertMaskedLmLogits(logits, scratch, &model->config, &model->weights,
+					   hidden + (size_t) pos * model->config.hidden_size);
+	BertMappingCheck(model);
+	BertSoftmax(logits, model->config.vocab_size);
+	best = top_k(logits, tok->vocab_size, k);
+	for (int r = 0; r < k; r++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+		char	   *sequence;
+
+		BertRowStart(rows);
+		filled[pos] = best[r];
+		sequence = decode_ids(tok, filled, input->len, skip_special);
+		values[0] = Int32GetDatum(pos);
+		values[1] = token_datum(tok, best[r]);
+		values[2] = Int32GetDatum(best[r]);
+		values[3] = Float4GetDatum(logits[best[r]]);
+		values[4] = PointerGetDatum(BertCStringToText(sequence));
+		BertRowPut(rows, values, nulls);
+	}
+	filled[pos] = input->input_ids[pos];
+	pfree(best);
+}
+
 /*
  * bert_fill_mask(text [, model] [, top_k int DEFAULT 5])
  *   -> TABLE(position int, token text, token_id int, score real, sequence text)
@@ -258,8 +333,6 @@ decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
  * `sequence` values) is bounded by BERT_FILL_MASK_MAX_OUTPUT_TOKENS, checked
  * before the forward pass.
  */
-#define BERT_FILL_MASK_MAX_OUTPUT_TOKENS (1 << 24)
-
 PG_FUNCTION_INFO_V1(bert_fill_mask);
 Datum
 bert_fill_mask(PG_FUNCTION_ARGS)
@@ -273,9 +346,8 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 	const float *hidden;
 	float	   *logits;
 	float	   *scratch;
-	int			masks = 0;
+	int			masks;
 	int32	   *filled;
-	int64		output_tokens;
 	BertRows	rows;
 
 	BertRequireHead(model, BERT_HEAD_MASKED_LM, "bert_fill_mask",
@@ -287,25 +359,7 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 	/* ids past the tokenizer's vocabulary have no text: never returned */
 	k = Min(k, tok->vocab_size);
 	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
-	for (int i = 0; i < input.len; i++)
-		masks += (input.input_ids[i] == tok->mask_id);
-	if (tok->mask_id < 0 || masks == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("input has no [MASK] token"),
-				 errdetail("bert_fill_mask() predicts the word at each [MASK] written in the text (within the first %d tokens).",
-						   BertMaxLength(model)),
-				 errhint("Write [MASK] where a word is missing, e.g. 'The capital of France is [MASK].'")));
-	output_tokens = (int64) masks * k * input.len;
-	if (output_tokens > BERT_FILL_MASK_MAX_OUTPUT_TOKENS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("bert_fill_mask() result would be too large"),
-				 errdetail("The input has %d [MASK] tokens among %d tokens: with top_k %d that is %lld rows, each with a sequence of %d tokens, %lld tokens in all; the limit is %d.",
-						   masks, input.len, k, (long long) masks * k,
-						   input.len, (long long) output_tokens,
-						   BERT_FILL_MASK_MAX_OUTPUT_TOKENS),
-				 errhint("Lower top_k, or pass fewer [MASK] tokens or a shorter text per call.")));
+	masks = fill_mask_count(model, &input, k);
 
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * model->config.vocab_size);
@@ -313,37 +367,11 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 	filled = palloc(sizeof(int32) * input.len);
 	memcpy(filled, input.input_ids, sizeof(int32) * input.len);
 	BertRowsBegin(fcinfo, &rows);
+	/* special tokens are kept in the sequences when the text has several masks */
 	for (int pos = 0; pos < input.len; pos++)
-	{
-		int32	   *best;
-
-		if (input.input_ids[pos] != tok->mask_id)
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		BertMaskedLmLogits(logits, scratch, &model->config, &model->weights,
-						   hidden + (size_t) pos * model->config.hidden_size);
-		BertMappingCheck(model);
-		BertSoftmax(logits, model->config.vocab_size);
-		best = top_k(logits, tok->vocab_size, k);
-		for (int r = 0; r < k; r++)
-		{
-			Datum		values[5];
-			bool		nulls[5] = {0};
-			char	   *sequence;
-
-			BertRowStart(&rows);
-			filled[pos] = best[r];
-			sequence = decode_ids(tok, filled, input.len, masks == 1);
-			values[0] = Int32GetDatum(pos);
-			values[1] = token_datum(tok, best[r]);
-			values[2] = Int32GetDatum(best[r]);
-			values[3] = Float4GetDatum(logits[best[r]]);
-			values[4] = PointerGetDatum(BertCStringToText(sequence));
-			BertRowPut(&rows, values, nulls);
-		}
-		filled[pos] = input.input_ids[pos];
-		pfree(best);
-	}
+		if (input.input_ids[pos] == tok->mask_id)
+			fill_mask_rows(&rows, model, &input, hidden, pos, k, masks == 1,
+						   logits, scratch, filled);
 	return (Datum) 0;
 }
 
