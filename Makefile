@@ -18,6 +18,7 @@ OBJS = \
 	src/json.o \
 	src/model.o \
 	src/model_cache.o \
+	src/model_path.o \
 	src/model_write.o \
 	src/nn_ops.o \
 	src/optim.o \

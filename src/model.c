@@ -28,6 +28,7 @@
 #include "config.h"
 #include "json.h"
 #include "model.h"
+#include "model_path.h"
 #include "safetensors.h"
 #include "weights.h"
 
@@ -98,9 +99,11 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 	char		real[PATH_MAX];
 	struct stat st;
 	int			fd;
+	BertPathCheck check;
 
 	snprintf(path, sizeof(path), "%s/%s", ld->model->path, file);
-	if (realpath(path, real) == NULL)
+	check = BertResolveInside(path, ld->root, real);
+	if (check == BERT_PATH_ERROR)
 	{
 		int			save_errno = errno;
 
@@ -118,7 +121,7 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 						 ? "Model directories must be in the Hugging Face layout (config.json, vocab.txt or tokenizer.json, model.safetensors)."
 						 : "The server's operating-system user must be able to read the model directory and every directory above it.")));
 	}
-	if (!BertPathInside(real, ld->root))
+	if (check == BERT_PATH_OUTSIDE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("model file \"%s/%s\" is outside bert.model_dir",
