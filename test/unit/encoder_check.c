@@ -44,6 +44,7 @@
 
 #include "bert.h"
 #include "blas.h"
+#include "check.h"
 #include "encoder.h"
 #include "heads.h"
 #include "json.h"
@@ -77,26 +78,6 @@ typedef struct Row
 	double		worst;
 	char		problems[1024];
 } Row;
-
-static int	passed = 0;
-static int	failed = 0;
-
-static void
-fatal(const char *fmt,...) pg_attribute_printf(1, 2);
-
-static void
-fatal(const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "encoder_check: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	printf("encoder_check: %d passed, %d failed\n", passed, failed + 1);
-	exit(1);
-}
 
 static void
 problem(Row *r, const char *fmt,...) pg_attribute_printf(2, 3);
@@ -219,7 +200,6 @@ model_get(const char *dir, const char *name)
 {
 	static Model *models[16];
 	static int	n_models = 0;
-	const char *error;
 	Model	   *m;
 
 	for (int i = 0; i < n_models; i++)
@@ -229,8 +209,7 @@ model_get(const char *dir, const char *name)
 		fatal("too many models");
 	m = palloc0(sizeof(Model));
 	m->name = pstrdup(name);
-	if ((error = BertStandaloneLoad(psprintf("%s/%s", dir, name), &m->sm)) != NULL)
-		fatal("%s/%s: %s", dir, name, error);
+	check_load_model(psprintf("%s/%s", dir, name), &m->sm);
 	BertStandaloneBindWeights(&m->sm, &m->w);
 	models[n_models++] = m;
 	return m;
@@ -628,6 +607,7 @@ check_row(Model *m, const BertJson *row, int lineno)
 	const BertJson *kind = BertJsonGet(row, "kind");
 	const BertJson *text = BertJsonGet(row, "text");
 	char		shown[48];
+	char		what[160];
 
 	if (text == NULL)
 		text = BertJsonGet(row, "question") ? BertJsonGet(row, "question") : BertJsonGet(row, "query");
@@ -680,18 +660,13 @@ check_row(Model *m, const BertJson *row, int lineno)
 	for (char *c = shown; *c; c++)
 		if (*c == '\n' || *c == '\t')
 			*c = ' ';
+	snprintf(what, sizeof(what), "%s row %d \"%s\"", m->name, lineno, shown);
 	if (r.ok)
-		printf("ok   %s row %d \"%s\": max |diff| %.2g\n", m->name, lineno, shown, r.worst);
+		check(true, what, "max |diff| %.2g", r.worst);
 	else
-		printf("FAIL %s row %d \"%s\": %s\n", m->name, lineno, shown, r.problems);
+		check(false, what, "%s", r.problems);
 	m->rows++;
-	if (r.ok)
-		passed++;
-	else
-	{
-		m->failed++;
-		failed++;
-	}
+	m->failed += !r.ok;
 }
 
 /* (golden file, model; NULL: each row names its model) */
@@ -718,11 +693,7 @@ main(int argc, char **argv)
 	Model	   *seen[32];
 	int			n_seen = 0;
 
-	if (argc != 2)
-	{
-		fprintf(stderr, "usage: %s TESTMODELS_DIR\n", argv[0]);
-		return 2;
-	}
+	check_begin("encoder_check", argc, argv, 1, "TESTMODELS_DIR");
 	dir = argv[1];
 	BertBlasEnsureLoaded();
 	for (int s = 0; s < (int) lengthof(suites); s++)
@@ -759,6 +730,5 @@ main(int argc, char **argv)
 		printf("model %s: %d rows, %d failed, largest |diff| %.3g (%s)\n",
 			   seen[i]->name, seen[i]->rows, seen[i]->failed, seen[i]->worst,
 			   seen[i]->worst_what[0] ? seen[i]->worst_what : "-");
-	printf("encoder_check: %d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return check_finish();
 }

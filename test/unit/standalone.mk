@@ -16,9 +16,9 @@ STANDALONE_CFLAGS = -std=gnu99 -D_GNU_SOURCE -O2 -g -fopenmp-simd -Wall -Wextra 
 	-isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc -Itest/unit
 STANDALONE_FE = src/json.c src/config.c src/safetensors.c src/tokenizer.c \
 	src/optim.c src/train.c src/train_data.c src/train_ops.c src/train_params.c \
-	src/model_write.c src/weights.c test/unit/standalone_model.c test/fuzz/fuzz_shims.c
+	src/model_write.c src/weights.c test/unit/standalone_model.c test/unit/check.c test/fuzz/fuzz_shims.c
 STANDALONE_BE = src/encoder.c src/nn_ops.c src/heads.c src/blas.c test/unit/standalone.c
-STANDALONE_HEADERS = $(wildcard src/*.h) test/unit/standalone_model.h
+STANDALONE_HEADERS = $(wildcard src/*.h) test/unit/standalone_model.h test/unit/check.h
 STANDALONE_LIBS = $(STANDALONE_PGLIB)/libpgcommon.a $(STANDALONE_PGLIB)/libpgport.a \
 	-lutf8proc -ldl -lm
 STANDALONE_PROGRAMS = test/unit/train_check test/unit/data_check test/unit/encoder_check
