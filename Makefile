@@ -52,5 +52,5 @@ SHLIB_LINK = -lutf8proc -ldl -lm
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# standalone test programs (test/unit/train_check)
+# standalone test programs (test/unit/train_check, data_check, encoder_check)
 include test/unit/standalone.mk
