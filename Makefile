@@ -19,6 +19,7 @@ OBJS = \
 	src/json.o \
 	src/model.o \
 	src/model_cache.o \
+	src/model_path.o \
 	src/model_write.o \
 	src/nn_ops.o \
 	src/optim.o \
@@ -36,7 +37,8 @@ OBJS = \
 	src/train_ops.o \
 	src/train_params.o \
 	src/train_sql.o \
-	src/weight_cache.o
+	src/weight_cache.o \
+	src/weights.o
 
 DATA = bert--1.0.sql bert--1.0--1.1.sql
 REGRESS = setup tokenizer embed sentiment pipelines lookups settings errors volatility pairs batching train cache
@@ -52,5 +54,5 @@ SHLIB_LINK = -lutf8proc -ldl -lm
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# standalone test programs (test/unit/train_check)
+# standalone test programs (test/unit/train_check, data_check, encoder_check)
 include test/unit/standalone.mk

@@ -104,22 +104,16 @@ parse_id2label(const BertJson *root, BertConfig *cfg, char **error)
 	return true;
 }
 
-/* Reads config.json (Hugging Face BertConfig / DistilBertConfig). */
-bool
-BertConfigFromJson(const BertJson *root, BertConfig *cfg, char **error)
+/*
+ * The architecture: "architectures"[0], or for a bare encoder saved
+ * without it, "model_type"; sets cfg's architecture, family and head.
+ */
+static bool
+parse_architecture(const BertJson *root, BertConfig *cfg, char **error)
 {
 	const BertJson *archs = BertJsonGet(root, "architectures");
 	const char *arch = NULL;
-	const char *act;
-	const char *pos_type;
-	bool		distil;
 
-	*error = NULL;
-	if (root == NULL || root->type != BERT_JSON_OBJECT)
-	{
-		*error = pstrdup("The file is not a JSON object.");
-		return false;
-	}
 	if (archs && archs->type == BERT_JSON_ARRAY && archs->n > 0 &&
 		archs->items[0]->type == BERT_JSON_STRING)
 		arch = archs->items[0]->str;
@@ -150,9 +144,19 @@ BertConfigFromJson(const BertJson *root, BertConfig *cfg, char **error)
 						  arch);
 		return false;
 	}
-	distil = (cfg->family == BERT_FAMILY_DISTILBERT);
+	return true;
+}
 
-	/* sizes: BertConfig names, or DistilBertConfig's */
+/*
+ * The sizes, under BertConfig's names or DistilBertConfig's, with
+ * Hugging Face's defaults (bert-base) and range checks: each of them later
+ * sizes an allocation or bounds an index.
+ */
+static bool
+parse_sizes(const BertJson *root, BertConfig *cfg, char **error)
+{
+	bool		distil = (cfg->family == BERT_FAMILY_DISTILBERT);
+
 	cfg->hidden_size = 768;
 	cfg->num_hidden_layers = 12;
 	cfg->num_attention_heads = 12;
@@ -161,7 +165,6 @@ BertConfigFromJson(const BertJson *root, BertConfig *cfg, char **error)
 	cfg->max_position_embeddings = 512;
 	cfg->type_vocab_size = distil ? 0 : 2;
 	cfg->layer_norm_eps = 1e-12f;
-	cfg->hidden_act = BERT_ACT_GELU;
 	if ((BertJsonGetInt(root, "vocab_size", 1, BERT_MAX_VOCAB, &cfg->vocab_size, error) == BERT_MEMBER_BAD) ||
 		(BertJsonGetInt(root, distil ? "dim" : "hidden_size", 1, BERT_MAX_HIDDEN, &cfg->hidden_size, error) == BERT_MEMBER_BAD) ||
 		(BertJsonGetInt(root, distil ? "n_layers" : "num_hidden_layers", 1, BERT_MAX_LAYERS, &cfg->num_hidden_layers, error) == BERT_MEMBER_BAD) ||
@@ -184,7 +187,21 @@ BertConfigFromJson(const BertJson *root, BertConfig *cfg, char **error)
 		*error = pstrdup("\"layer_norm_eps\" must be positive.");
 		return false;
 	}
+	return true;
+}
 
+/*
+ * The activation (default exact GELU) and the position embedding type:
+ * anything we would compute differently from the model is refused.
+ */
+static bool
+parse_encoder_options(const BertJson *root, BertConfig *cfg, char **error)
+{
+	bool		distil = (cfg->family == BERT_FAMILY_DISTILBERT);
+	const char *act;
+	const char *pos_type;
+
+	cfg->hidden_act = BERT_ACT_GELU;
 	act = BertJsonGetString(root, distil ? "activation" : "hidden_act", error);
 	if (*error)
 		return false;
@@ -203,13 +220,27 @@ BertConfigFromJson(const BertJson *root, BertConfig *cfg, char **error)
 						  pos_type);
 		return false;
 	}
+	return true;
+}
 
-	if (cfg->head == BERT_HEAD_SEQUENCE_CLASSIFICATION ||
-		cfg->head == BERT_HEAD_TOKEN_CLASSIFICATION)
+/* Reads config.json (Hugging Face BertConfig / DistilBertConfig). */
+bool
+BertConfigFromJson(const BertJson *root, BertConfig *cfg, char **error)
+{
+	*error = NULL;
+	if (root == NULL || root->type != BERT_JSON_OBJECT)
 	{
-		if (!parse_id2label(root, cfg, error))
-			return false;
+		*error = pstrdup("The file is not a JSON object.");
+		return false;
 	}
+	if (!parse_architecture(root, cfg, error) ||
+		!parse_sizes(root, cfg, error) ||
+		!parse_encoder_options(root, cfg, error))
+		return false;
+	if ((cfg->head == BERT_HEAD_SEQUENCE_CLASSIFICATION ||
+		 cfg->head == BERT_HEAD_TOKEN_CLASSIFICATION) &&
+		!parse_id2label(root, cfg, error))
+		return false;
 	cfg->pooling = BERT_POOLING_MEAN;
 	cfg->normalize = true;
 	cfg->model_max_length = cfg->max_position_embeddings;

@@ -29,6 +29,64 @@
 #include "encoder.h"
 #include "nn_ops.h"
 
+/*
+ * How many of inputs[0..n) (n >= 1) go in one pass of at most max_rows
+ * token rows: those that fit, and always at least the first, so an input
+ * longer than max_rows gets a pass of its own.
+ */
+int
+BertPackCount(const BertInput *inputs, int n, int max_rows)
+{
+	int			count = 1;
+	int64		rows = inputs[0].len;
+
+	while (count < n && rows + inputs[count].len <= max_rows)
+		rows += inputs[count++].len;
+	return count;
+}
+
+/*
+ * Packs inputs[0..n) row after row into p->batch: ids and token types
+ * copied, seq_start[i] the first row of input i.  p is zeroed before its
+ * first use; its arrays are kept and grown across calls.
+ */
+void
+BertPackInputs(BertPacked *p, const BertInput *inputs, int n)
+{
+	int			rows = 0;
+
+	for (int i = 0; i < n; i++)
+		rows += inputs[i].len;
+	if (p->seq_start == NULL || p->seqs_cap < n)
+	{
+		p->seq_start = p->seq_start ? repalloc(p->seq_start, sizeof(int) * (n + 1))
+			: palloc(sizeof(int) * (n + 1));
+		p->seqs_cap = n;
+	}
+	if (p->ids == NULL || p->rows_cap < rows)
+	{
+		size_t		bytes = sizeof(int32_t) * Max(rows, 1);
+
+		p->ids = p->ids ? repalloc(p->ids, bytes) : palloc(bytes);
+		p->types = p->types ? repalloc(p->types, bytes) : palloc(bytes);
+		p->rows_cap = rows;
+	}
+	rows = 0;
+	for (int i = 0; i < n; i++)
+	{
+		p->seq_start[i] = rows;
+		memcpy(p->ids + rows, inputs[i].input_ids, sizeof(int32_t) * inputs[i].len);
+		memcpy(p->types + rows, inputs[i].token_type_ids, sizeof(int32_t) * inputs[i].len);
+		rows += inputs[i].len;
+	}
+	p->seq_start[n] = rows;
+	p->batch.num_seqs = n;
+	p->batch.total_tokens = rows;
+	p->batch.seq_start = p->seq_start;
+	p->batch.input_ids = p->ids;
+	p->batch.token_type_ids = p->types;
+}
+
 /* Grows the scratch buffers to hold `rows` token rows (never shrinks). */
 void
 BertActivationsReserve(BertActivations *act, const BertConfig *cfg, int rows)

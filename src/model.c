@@ -30,8 +30,10 @@
 #include "config.h"
 #include "json.h"
 #include "model.h"
+#include "model_path.h"
 #include "safetensors.h"
 #include "weight_cache.h"
+#include "weights.h"
 
 #define BERT_MAX_JSON_FILE (64 * 1024 * 1024)
 #define WEIGHTS_FILE "model.safetensors"
@@ -103,9 +105,11 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 	char		real[PATH_MAX];
 	struct stat st;
 	int			fd;
+	BertPathCheck check;
 
 	snprintf(path, sizeof(path), "%s/%s", ld->model->path, file);
-	if (realpath(path, real) == NULL)
+	check = BertResolveInside(path, ld->root, real);
+	if (check == BERT_PATH_ERROR)
 	{
 		int			save_errno = errno;
 
@@ -123,7 +127,7 @@ open_model_file(ModelLoad *ld, const char *file, bool required)
 						 ? "Model directories must be in the Hugging Face layout (config.json, vocab.txt or tokenizer.json, model.safetensors)."
 						 : "The server's operating-system user must be able to read the model directory and every directory above it.")));
 	}
-	if (!BertPathInside(real, ld->root))
+	if (check == BERT_PATH_OUTSIDE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("model file \"%s/%s\" is outside bert.model_dir",
@@ -280,21 +284,16 @@ find_tensor(ModelLoad *ld, const char *name, bool prefixed)
 	return NULL;
 }
 
-/* bind_tensor() flags */
-#define TENSOR_PREFIXED 0x01	/* may carry the model prefix ("bert.") */
-#define TENSOR_REQUIRED 0x02	/* missing is an error, not NULL */
-#define TENSOR_1D (-1)			/* d1 of a 1-D tensor */
-
 /*
- * Finds one tensor of shape (d0) or (d0, d1) (d1 = TENSOR_1D for 1-D) and
- * checks its shape.  A missing tensor is an error when `flags` has
- * TENSOR_REQUIRED, else NULL.
+ * Finds one tensor of shape (d0) or (d0, d1) (d1 = BERT_TENSOR_1D for
+ * 1-D) and checks its shape.  A missing tensor is an error when `flags` has
+ * BERT_TENSOR_REQUIRED, else NULL.
  */
 static const BertTensorInfo *
 find_checked(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
 {
-	bool		prefixed = (flags & TENSOR_PREFIXED) != 0;
-	bool		required = (flags & TENSOR_REQUIRED) != 0;
+	bool		prefixed = (flags & BERT_TENSOR_PREFIXED) != 0;
+	bool		required = (flags & BERT_TENSOR_REQUIRED) != 0;
 	const BertTensorInfo *t = find_tensor(ld, name, prefixed);
 
 	if (t == NULL)
@@ -374,39 +373,33 @@ tensor_data(ModelLoad *ld, const BertTensorInfo *t, size_t count)
 }
 
 /*
- * Binds one tensor of shape (d0) or (d0, d1) (d1 = TENSOR_1D for 1-D),
- * upcasting half precision.  A missing tensor is an error when `flags` has
- * TENSOR_REQUIRED, else NULL.
+ * The BertTensorBinder of the loader (weights.h): binds one tensor of shape
+ * (d0) or (d0, d1) (d1 = BERT_TENSOR_1D for 1-D), upcasting half
+ * precision.  A missing tensor is an error when `flags` has
+ * BERT_TENSOR_REQUIRED, else NULL.  For a layer weight (`transposed` not
+ * NULL), *transposed is its transposed copy (d1, d0) when the prepared copy
+ * holds one, and the stored one is then NULL.
  */
 static const float *
-bind_tensor(ModelLoad *ld, const char *name, int flags, int64 d0, int64 d1)
+bind_tensor(void *arg, const char *name, int flags, int64_t d0, int64_t d1,
+			const float **transposed)
 {
+	ModelLoad  *ld = (ModelLoad *) arg;
 	const BertTensorInfo *t = find_checked(ld, name, flags, d0, d1);
 
 	if (t == NULL)
 		return NULL;
-	return tensor_data(ld, t, (size_t) d0 * (d1 < 0 ? 1 : d1));
-}
-
-/*
- * Binds a layer weight (d0, d1): as stored, or *wt its transposed copy
- * (d1, d0) when the prepared copy holds one (the stored one is then NULL).
- */
-static const float *
-bind_linear(ModelLoad *ld, const char *name, int64 d0, int64 d1,
-			const float **wt)
-{
-	const BertTensorInfo *t = find_checked(ld, name, TENSOR_PREFIXED | TENSOR_REQUIRED,
-												d0, d1);
-
-	*wt = BertPreparedFind(ld->prepared, t->name, true);
-	if (*wt != NULL)
+	if (transposed != NULL)
 	{
-		ld->model->shared_bytes += (size_t) d0 * d1 * sizeof(float);
-		ld->cache_bytes += (size_t) d0 * d1 * sizeof(float);
-		return NULL;
+		*transposed = BertPreparedFind(ld->prepared, t->name, true);
+		if (*transposed != NULL)
+		{
+			ld->model->shared_bytes += (size_t) d0 * d1 * sizeof(float);
+			ld->cache_bytes += (size_t) d0 * d1 * sizeof(float);
+			return NULL;
+		}
 	}
-	return tensor_data(ld, t, (size_t) d0 * d1);
+	return tensor_data(ld, t, (size_t) d0 * (d1 < 0 ? 1 : d1));
 }
 
 /*
@@ -422,125 +415,6 @@ prepare_weights(ModelLoad *ld)
 	ld->prepared = BertPreparedOpen(model, &ld->tensors, &ld->weights_stat, plan);
 	model->prepared = ld->prepared;
 	model->weights.gemm_plan = plan;
-}
-
-/* Binds the embeddings and every encoder layer. */
-static void
-bind_encoder(ModelLoad *ld)
-{
-	BertConfig *cfg = &ld->model->config;
-	BertWeights *w = &ld->model->weights;
-	bool		distil = (cfg->family == BERT_FAMILY_DISTILBERT);
-	int			h = cfg->hidden_size;
-	int			in = cfg->intermediate_size;
-	char		name[128];
-
-	w->word_embeddings = bind_tensor(ld, "embeddings.word_embeddings.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, cfg->vocab_size, h);
-	w->position_embeddings = bind_tensor(ld, "embeddings.position_embeddings.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, cfg->max_position_embeddings, h);
-	if (!distil)
-		w->token_type_embeddings = bind_tensor(ld, "embeddings.token_type_embeddings.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, cfg->type_vocab_size, h);
-	w->emb_ln_g = bind_tensor(ld, "embeddings.LayerNorm.weight", TENSOR_PREFIXED | TENSOR_REQUIRED, h, TENSOR_1D);
-	w->emb_ln_b = bind_tensor(ld, "embeddings.LayerNorm.bias", TENSOR_PREFIXED | TENSOR_REQUIRED, h, TENSOR_1D);
-
-	w->layers = palloc0(sizeof(BertLayerWeights) * cfg->num_hidden_layers);
-	for (int i = 0; i < cfg->num_hidden_layers; i++)
-	{
-		BertLayerWeights *lw = &w->layers[i];
-
-#define LAYER_NAME(suffix) \
-		snprintf(name, sizeof(name), distil ? "transformer.layer.%d.%s" : "encoder.layer.%d.%s", i, suffix)
-#define BIND(field, suffix, d0, d1) \
-		(LAYER_NAME(suffix), lw->field = bind_tensor(ld, name, TENSOR_PREFIXED | TENSOR_REQUIRED, d0, d1))
-#define BIND_LINEAR(field, suffix, d0, d1) \
-		(LAYER_NAME(suffix), lw->field = bind_linear(ld, name, d0, d1, &lw->field##t))
-
-		BIND_LINEAR(query_w, distil ? "attention.q_lin.weight" : "attention.self.query.weight", h, h);
-		BIND(query_b, distil ? "attention.q_lin.bias" : "attention.self.query.bias", h, TENSOR_1D);
-		BIND_LINEAR(key_w, distil ? "attention.k_lin.weight" : "attention.self.key.weight", h, h);
-		BIND(key_b, distil ? "attention.k_lin.bias" : "attention.self.key.bias", h, TENSOR_1D);
-		BIND_LINEAR(value_w, distil ? "attention.v_lin.weight" : "attention.self.value.weight", h, h);
-		BIND(value_b, distil ? "attention.v_lin.bias" : "attention.self.value.bias", h, TENSOR_1D);
-		BIND_LINEAR(attn_out_w, distil ? "attention.out_lin.weight" : "attention.output.dense.weight", h, h);
-		BIND(attn_out_b, distil ? "attention.out_lin.bias" : "attention.output.dense.bias", h, TENSOR_1D);
-		BIND(attn_ln_g, distil ? "sa_layer_norm.weight" : "attention.output.LayerNorm.weight", h, TENSOR_1D);
-		BIND(attn_ln_b, distil ? "sa_layer_norm.bias" : "attention.output.LayerNorm.bias", h, TENSOR_1D);
-		BIND_LINEAR(inter_w, distil ? "ffn.lin1.weight" : "intermediate.dense.weight", in, h);
-		BIND(inter_b, distil ? "ffn.lin1.bias" : "intermediate.dense.bias", in, TENSOR_1D);
-		BIND_LINEAR(out_w, distil ? "ffn.lin2.weight" : "output.dense.weight", h, in);
-		BIND(out_b, distil ? "ffn.lin2.bias" : "output.dense.bias", h, TENSOR_1D);
-		BIND(out_ln_g, distil ? "output_layer_norm.weight" : "output.LayerNorm.weight", h, TENSOR_1D);
-		BIND(out_ln_b, distil ? "output_layer_norm.bias" : "output.LayerNorm.bias", h, TENSOR_1D);
-#undef BIND_LINEAR
-#undef BIND
-#undef LAYER_NAME
-	}
-}
-
-/* Binds the head tensors the architecture needs. */
-static void
-bind_head(ModelLoad *ld)
-{
-	BertConfig *cfg = &ld->model->config;
-	BertWeights *w = &ld->model->weights;
-	bool		distil = (cfg->family == BERT_FAMILY_DISTILBERT);
-	bool		pooler_needed = !distil &&
-		(cfg->head == BERT_HEAD_SEQUENCE_CLASSIFICATION ||
-		 cfg->head == BERT_HEAD_PRETRAINING);
-	int			h = cfg->hidden_size;
-	int			v = cfg->vocab_size;
-
-	if (!distil)
-	{
-		w->pooler_w = bind_tensor(ld, "pooler.dense.weight", TENSOR_PREFIXED | (pooler_needed ? TENSOR_REQUIRED : 0), h, h);
-		w->pooler_b = bind_tensor(ld, "pooler.dense.bias", TENSOR_PREFIXED | ((pooler_needed || w->pooler_w) ? TENSOR_REQUIRED : 0), h, TENSOR_1D);
-	}
-	switch (cfg->head)
-	{
-		case BERT_HEAD_NONE:
-			break;
-		case BERT_HEAD_SEQUENCE_CLASSIFICATION:
-			if (distil)
-			{
-				w->pre_classifier_w = bind_tensor(ld, "pre_classifier.weight", TENSOR_REQUIRED, h, h);
-				w->pre_classifier_b = bind_tensor(ld, "pre_classifier.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-			}
-			/* FALLTHROUGH */
-		case BERT_HEAD_TOKEN_CLASSIFICATION:
-			w->classifier_w = bind_tensor(ld, "classifier.weight", TENSOR_REQUIRED, cfg->num_labels, h);
-			w->classifier_b = bind_tensor(ld, "classifier.bias", TENSOR_REQUIRED, cfg->num_labels, TENSOR_1D);
-			break;
-		case BERT_HEAD_QUESTION_ANSWERING:
-			w->qa_w = bind_tensor(ld, "qa_outputs.weight", TENSOR_REQUIRED, 2, h);
-			w->qa_b = bind_tensor(ld, "qa_outputs.bias", TENSOR_REQUIRED, 2, TENSOR_1D);
-			break;
-		case BERT_HEAD_PRETRAINING:
-			w->nsp_w = bind_tensor(ld, "cls.seq_relationship.weight", TENSOR_REQUIRED, 2, h);
-			w->nsp_b = bind_tensor(ld, "cls.seq_relationship.bias", TENSOR_REQUIRED, 2, TENSOR_1D);
-			/* FALLTHROUGH */
-		case BERT_HEAD_MASKED_LM:
-			if (distil)
-			{
-				w->mlm_dense_w = bind_tensor(ld, "vocab_transform.weight", TENSOR_REQUIRED, h, h);
-				w->mlm_dense_b = bind_tensor(ld, "vocab_transform.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_ln_g = bind_tensor(ld, "vocab_layer_norm.weight", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_ln_b = bind_tensor(ld, "vocab_layer_norm.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_decoder_w = bind_tensor(ld, "vocab_projector.weight", 0, v, h);
-				w->mlm_decoder_b = bind_tensor(ld, "vocab_projector.bias", TENSOR_REQUIRED, v, TENSOR_1D);
-			}
-			else
-			{
-				w->mlm_dense_w = bind_tensor(ld, "cls.predictions.transform.dense.weight", TENSOR_REQUIRED, h, h);
-				w->mlm_dense_b = bind_tensor(ld, "cls.predictions.transform.dense.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_ln_g = bind_tensor(ld, "cls.predictions.transform.LayerNorm.weight", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_ln_b = bind_tensor(ld, "cls.predictions.transform.LayerNorm.bias", TENSOR_REQUIRED, h, TENSOR_1D);
-				w->mlm_decoder_w = bind_tensor(ld, "cls.predictions.decoder.weight", 0, v, h);
-				w->mlm_decoder_b = bind_tensor(ld, "cls.predictions.bias", TENSOR_REQUIRED, v, TENSOR_1D);
-			}
-			/* decoder tied to the input embeddings unless saved on its own */
-			if (w->mlm_decoder_w == NULL)
-				w->mlm_decoder_w = w->word_embeddings;
-			break;
-	}
 }
 
 /* Reads the tokenizer files into model->tokenizer. */
@@ -650,8 +524,7 @@ BertModelLoad(const char *name, const char *path, const char *root)
 	load_sentence_transformers(&ld);
 	map_weights(&ld);
 	prepare_weights(&ld);
-	bind_encoder(&ld);
-	bind_head(&ld);
+	BertBindWeights(&model->config, &model->weights, bind_tensor, &ld);
 	model->weights_copy = model->converted_bytes > 0 ? BERT_WEIGHTS_PRIVATE :
 		ld.cache_bytes > 0 ? BERT_WEIGHTS_SHARED_CACHE : BERT_WEIGHTS_MODEL_FILE;
 	/* the storage dtype bert_models() shows: that of the word embeddings */

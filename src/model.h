@@ -1,8 +1,8 @@
 /*
  * model.h
  *		Loading model directories (model.c), the per-backend model cache
- *		and path checks (model_cache.c), and the guard of the weights
- *		mapping (sigbus_guard.c).
+ *		(model_cache.c), and the guard of the weights mapping
+ *		(sigbus_guard.c).  Model names and paths: model_path.h.
  */
 #ifndef BERT_MODEL_H
 #define BERT_MODEL_H
@@ -16,9 +16,8 @@ extern BertModel *BertModelLoad(const char *name, const char *path,
 /* model_cache.c */
 extern void BertFileIdentityFromStat(const struct stat *st, BertFileIdentity *id);
 extern BertModel *BertGetModel(const char *name, const char *setting);
-extern bool BertPathInside(const char *path, const char *root);
 extern int	BertCachedModels(BertModel **models, int max);
-extern void BertModelNamePath(const char *name, char *path);
+extern bool BertInCitusTask(void);
 extern BertModel *BertLoadModelUncached(const char *name);
 
 /* sigbus_guard.c */

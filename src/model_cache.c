@@ -43,9 +43,9 @@
 #include "guc.h"
 #include "model.h"
 #include "weight_cache.h"
+#include "model_path.h"
 
 #define BERT_MAX_CACHED_MODELS 8
-#define BERT_MAX_MODEL_NAME 255
 /* application_name of the connections Citus opens to run shard queries */
 #define CITUS_TASK_APPLICATION_NAME "citus_internal gpid="
 
@@ -166,20 +166,10 @@ drop_entry(CacheEntry *e)
 	e->dir_fd = -1;
 }
 
-/* True if resolved path `path` lies strictly inside resolved directory `root`. */
-bool
-BertPathInside(const char *path, const char *root)
-{
-	size_t		len = strlen(root);
-
-	if (len > 0 && root[len - 1] == '/')
-		len--;					/* root is "/" */
-	return strncmp(path, root, len) == 0 && path[len] == '/' && path[len + 1] != '\0';
-}
 
 /* True in a connection Citus opened to run a shard query on this node. */
-static bool
-in_citus_task(void)
+bool
+BertInCitusTask(void)
 {
 	return application_name != NULL &&
 		strncmp(application_name, CITUS_TASK_APPLICATION_NAME,
@@ -208,78 +198,7 @@ node_name(void)
 	return psprintf("%.*s:%d", (int) strcspn(dirs, ","), dirs, PostPortNumber);
 }
 
-/* Checks a model name and builds its directory path; raises errors. */
-static void
-model_path(const char *name, const char *setting, char *path)
-{
-	if (bert_model_dir == NULL || bert_model_dir[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("bert.model_dir is not set"),
-				 errdetail("Models are loaded from sub-directories of bert.model_dir."),
-				 errhint("A superuser can run: ALTER SYSTEM SET bert.model_dir = '/path/to/models'; SELECT pg_reload_conf();")));
-	if ((name == NULL || name[0] == '\0') && setting != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no model given and %s is not set", setting),
-				 in_citus_task()
-				 ? errhint("Pass the model name as the last argument, or set %s on every node (ALTER DATABASE ... SET): a session SET on the coordinator does not reach the workers.",
-						   setting)
-				 : errhint("Pass the model name as the last argument, or SET %s = 'model_name'.",
-						   setting)));
-	if (name == NULL || name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model name must not be empty"),
-				 errhint("Pass the name of a sub-directory of bert.model_dir.")));
-	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
-		strcmp(name, "..") == 0 || strlen(name) > BERT_MAX_MODEL_NAME)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid model name \"%s\"", name),
-				 errdetail("A model name is the name of a sub-directory of bert.model_dir: no \"/\", not \".\" or \"..\", at most %d bytes.",
-						   BERT_MAX_MODEL_NAME),
-				 errhint("Call SELECT * FROM bert_models() or list bert.model_dir to see the names.")));
-	if (strlen(bert_model_dir) + strlen(name) + 2 > MAXPGPATH)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model path is too long")));
-	snprintf(path, MAXPGPATH, "%s/%s", bert_model_dir, name);
-}
 
-/* Resolves path and root, and checks that path lies inside root. */
-static void
-resolve_inside(const char *name, const char *path, char *real, char *real_root)
-{
-	struct stat st;
-
-	if (realpath(bert_model_dir, real_root) == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not access bert.model_dir \"%s\": %m", bert_model_dir),
-				 errhint("Set bert.model_dir to an existing directory readable by the server.")));
-	if (stat(path, &st) != 0 && errno != ENOENT && errno != ENOTDIR)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not access model \"%s\": %m", name),
-				 errhint("The server's operating-system user must be able to enter bert.model_dir and read the model directory.")));
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" does not exist", name),
-				 errdetail("bert.model_dir has no sub-directory \"%s\".", name),
-				 errhint("Models are sub-directories of bert.model_dir; SELECT * FROM bert_models() lists the loaded ones.")));
-	if (realpath(path, real) == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not access model directory \"%s\": %m", name)));
-	if (!BertPathInside(real, real_root))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("model \"%s\" is outside bert.model_dir", name),
-				 errdetail("It is a symbolic link to a directory elsewhere."),
-				 errhint("Put the model directory itself inside bert.model_dir instead of a link to it.")));
-}
 
 /* BertGetModel() without the node name in its errors. */
 static BertModel *
@@ -292,7 +211,7 @@ get_model(const char *name, const char *setting)
 	CacheEntry *slot = NULL;
 	BertModel  *model;
 
-	model_path(name, setting, path);
+	BertModelPath(name, setting, path);
 	for (int i = 0; i < BERT_MAX_CACHED_MODELS; i++)
 	{
 		CacheEntry *e = &cache[i];
@@ -310,7 +229,7 @@ get_model(const char *name, const char *setting)
 	}
 
 	/* load: resolve, then take a free slot or the least recently used */
-	resolve_inside(name, path, real, real_root);
+	BertModelResolve(name, path, real, real_root);
 	read_identity(-1, NULL, path, &dir);
 	model = BertModelLoad(name, real, real_root);
 
@@ -355,7 +274,7 @@ BertGetModel(const char *name, const char *setting)
 	MemoryContext caller = CurrentMemoryContext;
 	BertModel  *model = NULL;
 
-	if (!in_citus_task())
+	if (!BertInCitusTask())
 		return get_model(name, setting);
 	PG_TRY();
 	{
@@ -402,15 +321,6 @@ BertCachedModels(BertModel **models, int max)
 	return Min(n, max);
 }
 
-/*
- * Checks `name` as every model name is checked and sets path (MAXPGPATH) to
- * bert.model_dir/name, for a model about to be written.
- */
-void
-BertModelNamePath(const char *name, char *path)
-{
-	model_path(name, NULL, path);
-}
 
 /*
  * Loads model `name` outside the cache: the caller owns it (its memory
@@ -424,7 +334,7 @@ BertLoadModelUncached(const char *name)
 	char		real[PATH_MAX];
 	char		real_root[PATH_MAX];
 
-	model_path(name, NULL, path);
-	resolve_inside(name, path, real, real_root);
+	BertModelPath(name, NULL, path);
+	BertModelResolve(name, path, real, real_root);
 	return BertModelLoad(name, real, real_root);
 }

@@ -151,6 +151,38 @@ parse_entry(const BertJson *entry, size_t data_len, BertTensorInfo *t,
 	return true;
 }
 
+/*
+ * No two tensors may share bytes, and no name may appear twice; sorts
+ * st->tensors by name, as BertSafetensorsFind expects.
+ */
+static bool
+check_tensor_set(BertSafetensors *st, char **error)
+{
+	int			n = st->num_tensors;
+	BertTensorInfo **by_offset = palloc(sizeof(BertTensorInfo *) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		by_offset[i] = &st->tensors[i];
+	qsort(by_offset, n, sizeof(BertTensorInfo *), compare_begin);
+	for (int i = 1; i < n; i++)
+		if (by_offset[i]->begin < by_offset[i - 1]->end)
+		{
+			*error = psprintf("Tensors \"%s\" and \"%s\" overlap.",
+							  by_offset[i - 1]->name, by_offset[i]->name);
+			return false;
+		}
+	pfree(by_offset);
+
+	qsort(st->tensors, n, sizeof(BertTensorInfo), compare_names);
+	for (int i = 1; i < n; i++)
+		if (strcmp(st->tensors[i].name, st->tensors[i - 1].name) == 0)
+		{
+			*error = psprintf("Tensor \"%s\" appears twice.", st->tensors[i].name);
+			return false;
+		}
+	return true;
+}
+
 /* Validates the header of a whole file image (see safetensors.h). */
 bool
 BertSafetensorsParse(const char *file, size_t file_len, BertSafetensors *st,
@@ -158,7 +190,6 @@ BertSafetensorsParse(const char *file, size_t file_len, BertSafetensors *st,
 {
 	uint64_t	header_len = 0;
 	BertJson   *root;
-	BertTensorInfo **by_offset;
 	int			n = 0;
 
 	if (file_len < 8)
@@ -211,29 +242,7 @@ BertSafetensorsParse(const char *file, size_t file_len, BertSafetensors *st,
 		n++;
 	}
 	st->num_tensors = n;
-
-	/* no two tensors may share bytes */
-	by_offset = palloc(sizeof(BertTensorInfo *) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-		by_offset[i] = &st->tensors[i];
-	qsort(by_offset, n, sizeof(BertTensorInfo *), compare_begin);
-	for (int i = 1; i < n; i++)
-		if (by_offset[i]->begin < by_offset[i - 1]->end)
-		{
-			*error = psprintf("Tensors \"%s\" and \"%s\" overlap.",
-							  by_offset[i - 1]->name, by_offset[i]->name);
-			return false;
-		}
-	pfree(by_offset);
-
-	qsort(st->tensors, n, sizeof(BertTensorInfo), compare_names);
-	for (int i = 1; i < n; i++)
-		if (strcmp(st->tensors[i].name, st->tensors[i - 1].name) == 0)
-		{
-			*error = psprintf("Tensor \"%s\" appears twice.", st->tensors[i].name);
-			return false;
-		}
-	return true;
+	return check_tensor_set(st, error);
 }
 
 /* Binary search by name. */

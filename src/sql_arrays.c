@@ -17,8 +17,6 @@
 #include "utils/memutils.h"
 
 #include "bert.h"
-#include "blas.h"
-#include "encoder.h"
 #include "guc.h"
 #include "heads.h"
 #include "model.h"
@@ -47,65 +45,71 @@ typedef struct BatchPass
 	int			n;				/* elements, NULLs included */
 	bool		isnull[BERT_BATCH_MAX_ELEMENTS];
 	BertInput	inputs[BERT_BATCH_MAX_ELEMENTS];	/* non-NULL ones */
-	int			seq_start[BERT_BATCH_MAX_ELEMENTS + 1]; /* (num_seqs + 1) */
 	int			num_seqs;
 	int			rows;			/* token rows of the non-NULL elements */
 } BatchPass;
 
+/* Where the rows of a pass go, and the next element to store. */
+typedef struct BatchTarget
+{
+	BertModel  *model;
+	const BatchPass *pass;
+	BatchRow	row;
+	BertRows   *rows;
+	int			ncolumns;
+	int			ordinality;		/* of the pass's first element */
+	int			next;			/* element stored next */
+} BatchTarget;
+
 /*
- * Runs one pass over the gathered elements and stores their rows, in array
- * order; `ordinality` is that of the first element.
+ * Stores the row of element t->next: from its hidden states (len,
+ * hidden_size), or NULL columns when hidden is NULL (a NULL element).
+ */
+static void
+batch_put(BatchTarget *t, const float *hidden, int len)
+{
+	Datum		values[3] = {Int32GetDatum(t->ordinality + t->next), 0, 0};
+	bool		nulls[3] = {false, false, false};
+
+	BertRowStart(t->rows);
+	if (hidden == NULL)
+	{
+		for (int c = 1; c < t->ncolumns; c++)
+			nulls[c] = true;
+	}
+	else
+		t->row(t->model, hidden, len, values);
+	BertRowPut(t->rows, values, nulls);
+	t->next++;
+}
+
+/* BertForwardBatched's emit: the NULL elements before this one, then it. */
+static void
+batch_emit(void *arg, pg_attribute_unused() int index, const float *hidden,
+		   int len)
+{
+	BatchTarget *t = (BatchTarget *) arg;
+
+	while (t->pass->isnull[t->next])
+		batch_put(t, NULL, 0);
+	batch_put(t, hidden, len);
+}
+
+/*
+ * Runs the gathered elements through the encoder (one pass: run_batched
+ * stops gathering at BERT_BATCH_TOKENS rows, as BertForwardBatched packs)
+ * and stores their rows, in array order; `ordinality` is that of the first
+ * element.
  */
 static void
 batch_flush(BertModel *model, BatchPass *pass, int ordinality, BatchRow row,
 			BertRows *rows, int ncolumns)
 {
-	const float *hidden = NULL;
-	int			seq = 0;
+	BatchTarget target = {model, pass, row, rows, ncolumns, ordinality, 0};
 
-	if (pass->num_seqs > 0)
-	{
-		int32	   *ids = palloc(sizeof(int32) * pass->rows);
-		int32	   *types = palloc(sizeof(int32) * pass->rows);
-		BertBatch	batch;
-
-		for (int i = 0; i < pass->num_seqs; i++)
-		{
-			const BertInput *in = &pass->inputs[i];
-
-			memcpy(ids + pass->seq_start[i], in->input_ids, sizeof(int32) * in->len);
-			memcpy(types + pass->seq_start[i], in->token_type_ids, sizeof(int32) * in->len);
-		}
-		batch.num_seqs = pass->num_seqs;
-		batch.total_tokens = pass->rows;
-		batch.seq_start = pass->seq_start;
-		batch.input_ids = ids;
-		batch.token_type_ids = types;
-		BertActivationsReserve(&model->act, &model->config, pass->rows);
-		BertBlasSetThreads(bert_threads);
-		BertEncoderForward(&model->config, &model->weights, &model->act, &batch);
-		BertMappingCheck(model);
-		hidden = model->act.hidden;
-	}
-	for (int i = 0; i < pass->n; i++)
-	{
-		Datum		values[3] = {Int32GetDatum(ordinality + i), 0, 0};
-		bool		nulls[3] = {false, false, false};
-
-		BertRowStart(rows);
-		if (pass->isnull[i])
-		{
-			for (int c = 1; c < ncolumns; c++)
-				nulls[c] = true;
-		}
-		else
-		{
-			row(model, hidden + (size_t) pass->seq_start[seq] * model->config.hidden_size,
-				pass->inputs[seq].len, values);
-			seq++;
-		}
-		BertRowPut(rows, values, nulls);
-	}
+	BertForwardBatched(model, pass->inputs, pass->num_seqs, batch_emit, &target);
+	while (target.next < pass->n)
+		batch_put(&target, NULL, 0);
 	pass->n = 0;
 	pass->num_seqs = 0;
 	pass->rows = 0;
@@ -186,9 +190,8 @@ run_batched(FunctionCallInfo fcinfo, BertModel *model, BatchRow row,
 			copy_input(&pass->inputs[pass->num_seqs], &input);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(element_context);
-			pass->seq_start[pass->num_seqs++] = pass->rows;
+			pass->num_seqs++;
 			pass->rows += input.len;
-			pass->seq_start[pass->num_seqs] = pass->rows;
 		}
 	}
 	if (pass->n > 0)

@@ -277,50 +277,31 @@ BertSentenceEmbedding(const BertModel *model, const float *hidden, int len)
 
 /*
  * Runs the encoder over many inputs packed without padding, at most
- * BERT_BATCH_TOKENS token rows per forward pass, and calls `emit` with the
- * hidden states (len, hidden_size) of every input in order.
+ * BERT_BATCH_TOKENS token rows per forward pass (BertPackCount), and calls
+ * `emit` with the hidden states (len, hidden_size) of every input in order;
+ * the hidden states are valid until `emit` returns.
  */
 void
 BertForwardBatched(BertModel *model, BertInput *inputs, int n,
-				void (*emit) (void *arg, int index, const float *hidden, int len),
-				void *arg)
+				   void (*emit) (void *arg, int index, const float *hidden, int len),
+				   void *arg)
 {
-	int		   *seq_start = palloc(sizeof(int) * (n + 1));
-	int32	   *ids = NULL;
-	int32	   *types = NULL;
-	int			first = 0;
+	BertPacked	packed = {0};
 
-	BertBlasSetThreads(bert_threads);
-	while (first < n)
+	for (int first = 0; first < n;)
 	{
-		int			last = first;
-		int			rows = 0;
-		BertBatch	batch;
+		int			count = BertPackCount(inputs + first, n - first, BERT_BATCH_TOKENS);
 
-		/* take inputs while they fit (always at least one) */
-		while (last < n && (last == first || rows + inputs[last].len <= BERT_BATCH_TOKENS))
-			rows += inputs[last++].len;
-		ids = ids ? repalloc(ids, sizeof(int32) * rows) : palloc(sizeof(int32) * rows);
-		types = types ? repalloc(types, sizeof(int32) * rows) : palloc(sizeof(int32) * rows);
-		rows = 0;
-		for (int i = first; i < last; i++)
-		{
-			seq_start[i - first] = rows;
-			memcpy(ids + rows, inputs[i].input_ids, sizeof(int32) * inputs[i].len);
-			memcpy(types + rows, inputs[i].token_type_ids, sizeof(int32) * inputs[i].len);
-			rows += inputs[i].len;
-		}
-		seq_start[last - first] = rows;
-		batch.num_seqs = last - first;
-		batch.total_tokens = rows;
-		batch.seq_start = seq_start;
-		batch.input_ids = ids;
-		batch.token_type_ids = types;
-		BertEncoderForward(&model->config, &model->weights, &model->act, &batch);
+		BertPackInputs(&packed, inputs + first, count);
+		/* activations first: the thread check counts what is mapped after it */
+		BertActivationsReserve(&model->act, &model->config, packed.batch.total_tokens);
+		BertBlasSetThreads(bert_threads);
+		BertEncoderForward(&model->config, &model->weights, &model->act, &packed.batch);
 		BertMappingCheck(model);
-		for (int i = first; i < last; i++)
-			emit(arg, i, model->act.hidden + (size_t) seq_start[i - first] * model->config.hidden_size,
-				 inputs[i].len);
-		first = last;
+		for (int i = 0; i < count; i++)
+			emit(arg, first + i,
+				 model->act.hidden + (size_t) packed.seq_start[i] * model->config.hidden_size,
+				 inputs[first + i].len);
+		first += count;
 	}
 }

@@ -189,6 +189,30 @@ bert_logits(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The input_ids of argument 0 (with [CLS] and [SEP], cut at the model's
+ * limit) under the model of argument 1 or bert.embed_model: as token
+ * texts (text[]) or as ids (int[]).
+ */
+static ArrayType *
+input_tokens(FunctionCallInfo fcinfo, bool as_text)
+{
+	BertModel  *model = BertModelArg(fcinfo, PG_NARGS() > 1 ? 1 : -1, bert_embed_model, "bert.embed_model");
+	BertInput	input;
+	Datum	   *elems;
+
+	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
+	elems = palloc(sizeof(Datum) * Max(input.len, 1));
+	for (int i = 0; i < input.len; i++)
+		elems[i] = as_text
+			? PointerGetDatum(BertCStringToText(BertTokenText(&model->tokenizer,
+															  input.input_ids[i])))
+			: Int32GetDatum(input.input_ids[i]);
+	if (as_text)
+		return construct_array(elems, input.len, TEXTOID, -1, false, TYPALIGN_INT);
+	return construct_array(elems, input.len, INT4OID, 4, true, TYPALIGN_INT);
+}
+
+/*
  * bert_tokenize(text [, model]) -> text[]
  * The WordPiece tokens of the input, [CLS] and [SEP] included.
  */
@@ -196,20 +220,7 @@ PG_FUNCTION_INFO_V1(bert_tokenize);
 Datum
 bert_tokenize(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertModelArg(fcinfo, PG_NARGS() > 1 ? 1 : -1, bert_embed_model, "bert.embed_model");
-	BertInput	input;
-	Datum	   *elems;
-
-	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
-	elems = palloc(sizeof(Datum) * input.len);
-	for (int i = 0; i < input.len; i++)
-	{
-		const char *token = BertTokenText(&model->tokenizer, input.input_ids[i]);
-
-		elems[i] = PointerGetDatum(BertCStringToText(token));
-	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, input.len, TEXTOID, -1, false,
-										  TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(input_tokens(fcinfo, true));
 }
 
 /*
@@ -220,16 +231,7 @@ PG_FUNCTION_INFO_V1(bert_token_ids);
 Datum
 bert_token_ids(PG_FUNCTION_ARGS)
 {
-	BertModel  *model = BertModelArg(fcinfo, PG_NARGS() > 1 ? 1 : -1, bert_embed_model, "bert.embed_model");
-	BertInput	input;
-	Datum	   *elems;
-
-	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
-	elems = palloc(sizeof(Datum) * input.len);
-	for (int i = 0; i < input.len; i++)
-		elems[i] = Int32GetDatum(input.input_ids[i]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, input.len, INT4OID, 4, true,
-										  TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(input_tokens(fcinfo, false));
 }
 
 /* The float4 elements of a one-dimensional real[] without NULLs. */

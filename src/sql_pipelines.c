@@ -239,6 +239,81 @@ decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
 	return BertDecodePieces(pieces, kept, tok->continuing_subword_prefix, true);
 }
 
+/* bounds what one bert_fill_mask() call returns (see bert_fill_mask) */
+#define BERT_FILL_MASK_MAX_OUTPUT_TOKENS (1 << 24)
+/*
+ * The [MASK] tokens of the input, counted; raises the errors of an input
+ * without any and of a result over BERT_FILL_MASK_MAX_OUTPUT_TOKENS, before
+ * any forward pass is spent on it.
+ */
+static int
+fill_mask_count(const BertModel *model, const BertInput *input, int k)
+{
+	const BertTokenizer *tok = &model->tokenizer;
+	int			masks = 0;
+	int64		output_tokens;
+
+	for (int i = 0; i < input->len; i++)
+		masks += (input->input_ids[i] == tok->mask_id);
+	if (tok->mask_id < 0 || masks == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("input has no [MASK] token"),
+				 errdetail("bert_fill_mask() predicts the word at each [MASK] written in the text (within the first %d tokens).",
+						   BertMaxLength(model)),
+				 errhint("Write [MASK] where a word is missing, e.g. 'The capital of France is [MASK].'")));
+	output_tokens = (int64) masks * k * input->len;
+	if (output_tokens > BERT_FILL_MASK_MAX_OUTPUT_TOKENS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("bert_fill_mask() result would be too large"),
+				 errdetail("The input has %d [MASK] tokens among %d tokens: with top_k %d that is %lld rows, each with a sequence of %d tokens, %lld tokens in all; the limit is %d.",
+						   masks, input->len, k, (long long) masks * k,
+						   input->len, (long long) output_tokens,
+						   BERT_FILL_MASK_MAX_OUTPUT_TOKENS),
+				 errhint("Lower top_k, or pass fewer [MASK] tokens or a shorter text per call.")));
+	return masks;
+}
+
+/*
+ * The k rows of the [MASK] at `pos`: its top k tokens by probability, each
+ * with the input decoded with the mask filled by it (`filled`: the input's
+ * ids, restored before returning).
+ */
+static void
+fill_mask_rows(BertRows *rows, BertModel *model, const BertInput *input,
+			   const float *hidden, int pos, int k, bool skip_special,
+			   float *logits, float *scratch, int32 *filled)
+{
+	const BertTokenizer *tok = &model->tokenizer;
+	int32	   *best;
+
+	CHECK_FOR_INTERRUPTS();
+	BertMaskedLmLogits(logits, scratch, &model->config, &model->weights,
+					   hidden + (size_t) pos * model->config.hidden_size);
+	BertMappingCheck(model);
+	BertSoftmax(logits, model->config.vocab_size);
+	best = top_k(logits, tok->vocab_size, k);
+	for (int r = 0; r < k; r++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+		char	   *sequence;
+
+		BertRowStart(rows);
+		filled[pos] = best[r];
+		sequence = decode_ids(tok, filled, input->len, skip_special);
+		values[0] = Int32GetDatum(pos);
+		values[1] = token_datum(tok, best[r]);
+		values[2] = Int32GetDatum(best[r]);
+		values[3] = Float4GetDatum(logits[best[r]]);
+		values[4] = PointerGetDatum(BertCStringToText(sequence));
+		BertRowPut(rows, values, nulls);
+	}
+	filled[pos] = input->input_ids[pos];
+	pfree(best);
+}
+
 /*
  * bert_fill_mask(text [, model] [, top_k int DEFAULT 5])
  *   -> TABLE(position int, token text, token_id int, score real, sequence text)
@@ -258,8 +333,6 @@ decode_ids(const BertTokenizer *tok, const int32 *ids, int n, bool skip_special)
  * `sequence` values) is bounded by BERT_FILL_MASK_MAX_OUTPUT_TOKENS, checked
  * before the forward pass.
  */
-#define BERT_FILL_MASK_MAX_OUTPUT_TOKENS (1 << 24)
-
 PG_FUNCTION_INFO_V1(bert_fill_mask);
 Datum
 bert_fill_mask(PG_FUNCTION_ARGS)
@@ -273,9 +346,8 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 	const float *hidden;
 	float	   *logits;
 	float	   *scratch;
-	int			masks = 0;
+	int			masks;
 	int32	   *filled;
-	int64		output_tokens;
 	BertRows	rows;
 
 	BertRequireHead(model, BERT_HEAD_MASKED_LM, "bert_fill_mask",
@@ -287,25 +359,7 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 	/* ids past the tokenizer's vocabulary have no text: never returned */
 	k = Min(k, tok->vocab_size);
 	BertEncodeText(model, PG_GETARG_TEXT_PP(0), NULL, &input);
-	for (int i = 0; i < input.len; i++)
-		masks += (input.input_ids[i] == tok->mask_id);
-	if (tok->mask_id < 0 || masks == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("input has no [MASK] token"),
-				 errdetail("bert_fill_mask() predicts the word at each [MASK] written in the text (within the first %d tokens).",
-						   BertMaxLength(model)),
-				 errhint("Write [MASK] where a word is missing, e.g. 'The capital of France is [MASK].'")));
-	output_tokens = (int64) masks * k * input.len;
-	if (output_tokens > BERT_FILL_MASK_MAX_OUTPUT_TOKENS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("bert_fill_mask() result would be too large"),
-				 errdetail("The input has %d [MASK] tokens among %d tokens: with top_k %d that is %lld rows, each with a sequence of %d tokens, %lld tokens in all; the limit is %d.",
-						   masks, input.len, k, (long long) masks * k,
-						   input.len, (long long) output_tokens,
-						   BERT_FILL_MASK_MAX_OUTPUT_TOKENS),
-				 errhint("Lower top_k, or pass fewer [MASK] tokens or a shorter text per call.")));
+	masks = fill_mask_count(model, &input, k);
 
 	hidden = BertForward(model, &input);
 	logits = palloc(sizeof(float) * model->config.vocab_size);
@@ -313,37 +367,11 @@ bert_fill_mask(PG_FUNCTION_ARGS)
 	filled = palloc(sizeof(int32) * input.len);
 	memcpy(filled, input.input_ids, sizeof(int32) * input.len);
 	BertRowsBegin(fcinfo, &rows);
+	/* special tokens are kept in the sequences when the text has several masks */
 	for (int pos = 0; pos < input.len; pos++)
-	{
-		int32	   *best;
-
-		if (input.input_ids[pos] != tok->mask_id)
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		BertMaskedLmLogits(logits, scratch, &model->config, &model->weights,
-						   hidden + (size_t) pos * model->config.hidden_size);
-		BertMappingCheck(model);
-		BertSoftmax(logits, model->config.vocab_size);
-		best = top_k(logits, tok->vocab_size, k);
-		for (int r = 0; r < k; r++)
-		{
-			Datum		values[5];
-			bool		nulls[5] = {0};
-			char	   *sequence;
-
-			BertRowStart(&rows);
-			filled[pos] = best[r];
-			sequence = decode_ids(tok, filled, input.len, masks == 1);
-			values[0] = Int32GetDatum(pos);
-			values[1] = token_datum(tok, best[r]);
-			values[2] = Int32GetDatum(best[r]);
-			values[3] = Float4GetDatum(logits[best[r]]);
-			values[4] = PointerGetDatum(BertCStringToText(sequence));
-			BertRowPut(&rows, values, nulls);
-		}
-		filled[pos] = input.input_ids[pos];
-		pfree(best);
-	}
+		if (input.input_ids[pos] == tok->mask_id)
+			fill_mask_rows(&rows, model, &input, hidden, pos, k, masks == 1,
+						   logits, scratch, filled);
 	return (Datum) 0;
 }
 
@@ -571,6 +599,130 @@ score_window(const float *start_logits, const float *end_logits,
 }
 
 /*
+ * The context tokens a window holds besides [CLS], the question and two
+ * [SEP]; raises the errors of a question that leaves no room, of windows
+ * that would not advance and of a context that needs too many windows
+ * (see bert_answer).
+ */
+static int
+qa_window_room(int max_len, int stride, int question_len, int context_len)
+{
+	int			window_len = max_len - question_len - 3;
+
+	if (window_len < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("question is too long"),
+				 errdetail("A window holds %d tokens besides [CLS] and two [SEP], and the question fills them all, leaving no room for the context.",
+						   max_len - 3),
+				 errhint("Shorten the question.")));
+
+	if (context_len > window_len)
+	{
+		int64		step = window_len - stride;
+		int64		windows;
+		int			max_windows = BERT_QA_MAX_WINDOW_TOKENS / max_len;
+
+		if (step < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("question leaves too little room for the context"),
+					 errdetail("A window of %d tokens holds [CLS], the question's %d tokens and two [SEP], leaving %d for the context; consecutive windows share %d context tokens (doc_stride), so windows over the context's %d tokens would not advance.",
+							   max_len, question_len, window_len, stride, context_len),
+					 errhint("Shorten the question to at most %d tokens, or the context to at most %d.",
+							 max_len - 3 - stride - 1, window_len)));
+		windows = 1 + (context_len - window_len + step - 1) / step;
+		if (windows > max_windows)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("context needs too many windows"),
+					 errdetail("The question leaves %d context tokens per window of %d and windows share %d, so the context's %d tokens need %lld windows; the limit is %d windows of %d tokens.",
+							   window_len, max_len, stride, context_len,
+							   (long long) windows, max_windows, max_len),
+					 errhint("Shorten the question or the context.")));
+	}
+	return window_len;
+}
+
+/* The windows of one question over one context, and the best span so far. */
+typedef struct QaWindows
+{
+	int			n;
+	BertInput  *inputs;			/* (n) [CLS] question [SEP] part [SEP] */
+	int		   *first;			/* (n) context token each part starts at */
+	int		   *count;			/* (n) context tokens in each part */
+	int			question_len;
+	int			max_answer_len;
+	const BertModel *model;
+	float	   *start_logits;	/* (max window length) */
+	float	   *end_logits;
+	float	   *scratch;		/* (2 x max window length) */
+	QaSpan		best;
+} QaWindows;
+
+/*
+ * Builds the windows over context c: parts of window_len tokens, each
+ * starting window_len - stride after the previous one, the last one ending
+ * the context (qa_window_room has bounded their number).
+ */
+static void
+qa_build_windows(QaWindows *qw, const BertTokenizer *tok, const BertTokens *q,
+				 const BertTokens *c, int window_len, int stride)
+{
+	int			cap = 1 + (c->n > window_len ? (c->n - window_len) / (window_len - stride) + 1 : 0);
+
+	qw->n = 0;
+	qw->inputs = palloc(sizeof(BertInput) * cap);
+	qw->first = palloc(sizeof(int) * cap);
+	qw->count = palloc(sizeof(int) * cap);
+	for (int first = 0;; first += window_len - stride)
+	{
+		int			count = Min(window_len, c->n - first);
+		BertInput  *in = &qw->inputs[qw->n];
+		int			pos = 0;
+
+		Assert(qw->n < cap);
+		memset(in, 0, sizeof(*in));
+		in->input_ids = palloc(sizeof(int32) * (q->n + count + 3));
+		in->token_type_ids = palloc(sizeof(int32) * (q->n + count + 3));
+		in->input_ids[pos] = tok->cls_id;
+		in->token_type_ids[pos++] = 0;
+		for (int i = 0; i < q->n; i++)
+		{
+			in->input_ids[pos] = q->ids[i];
+			in->token_type_ids[pos++] = 0;
+		}
+		in->input_ids[pos] = tok->sep_id;
+		in->token_type_ids[pos++] = 0;
+		for (int i = 0; i < count; i++)
+		{
+			in->input_ids[pos] = c->ids[first + i];
+			in->token_type_ids[pos++] = 1;
+		}
+		in->input_ids[pos] = tok->sep_id;
+		in->token_type_ids[pos++] = 1;
+		in->len = pos;
+		qw->first[qw->n] = first;
+		qw->count[qw->n++] = count;
+		if (first + count >= c->n)
+			break;
+	}
+}
+
+/* BertForwardBatched's emit: the QA logits of one window, scored. */
+static void
+qa_score_window(void *arg, int index, const float *hidden, int len)
+{
+	QaWindows  *qw = (QaWindows *) arg;
+
+	BertQaLogits(qw->start_logits, qw->end_logits, qw->scratch,
+				 &qw->model->config, &qw->model->weights, hidden, len);
+	score_window(qw->start_logits, qw->end_logits, qw->question_len + 2,
+				 qw->count[index], qw->first[index], qw->max_answer_len,
+				 &qw->best);
+}
+
+/*
  * bert_answer(question text, context text [, model] [, max_answer_len int
  * DEFAULT 15]) -> TABLE(answer text, score real, start_char int, end_char int)
  * Extractive question answering (BertForQuestionAnswering /
@@ -589,7 +741,9 @@ score_window(const float *start_logits, const float *end_logits,
  * stride to be less than the room), and so do we.  Windows are also bounded
  * in number: windows x max_seq_len <= BERT_QA_MAX_WINDOW_TOKENS (1,041
  * passes of 384 tokens), checked before the first pass; contexts are cut
- * after BERT_QA_MAX_CONTEXT_TOKENS word pieces.
+ * after BERT_QA_MAX_CONTEXT_TOKENS word pieces.  The windows are packed
+ * without padding into forward passes of up to BERT_BATCH_TOKENS rows
+ * (BertForwardBatched), which changes the scores by float rounding only.
  */
 PG_FUNCTION_INFO_V1(bert_answer);
 Datum
@@ -609,17 +763,10 @@ bert_answer(PG_FUNCTION_ARGS)
 	int			stride = Min(BERT_QA_DOC_STRIDE, max_len / 2);
 	BertTokens	q = {0},
 				c = {0};
-	int			window_len;
-	BertInput	input;
-	QaSpan		best = {-1.0, 0, 0};
-	float	   *start_logits,
-			   *end_logits,
-			   *qa_scratch;
+	QaWindows	qw = {0};
 	int32		span[2];
 	Datum		values[4];
 	bool		nulls[4] = {0};
-	size_t		a_start,
-				a_end;
 
 	BertRequireHead(model, BERT_HEAD_QUESTION_ANSWERING, "bert_answer",
 					"a question-answering head (BertForQuestionAnswering or DistilBertForQuestionAnswering)");
@@ -637,85 +784,26 @@ bert_answer(PG_FUNCTION_ARGS)
 				 errmsg("context is empty"),
 				 errdetail("The context has no tokens to take an answer from."),
 				 errhint("Pass the text that contains the answer as the second argument.")));
-	window_len = max_len - q.n - 3;
-	if (window_len < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("question is too long"),
-				 errdetail("A window holds %d tokens besides [CLS] and two [SEP], and the question fills them all, leaving no room for the context.",
-						   max_len - 3),
-				 errhint("Shorten the question.")));
 
-	if (c.n > window_len)
-	{
-		int64		step = window_len - stride;
-		int64		windows;
-		int			max_windows = BERT_QA_MAX_WINDOW_TOKENS / max_len;
+	/* every window packed into as few forward passes as fit, in order */
+	qa_build_windows(&qw, tok, &q, &c, qa_window_room(max_len, stride, q.n, c.n),
+					 stride);
+	qw.question_len = q.n;
+	qw.max_answer_len = max_answer_len;
+	qw.model = model;
+	qw.best.score = -1.0;
+	qw.start_logits = palloc(sizeof(float) * max_len);
+	qw.end_logits = palloc(sizeof(float) * max_len);
+	qw.scratch = palloc(sizeof(float) * 2 * max_len);
+	BertForwardBatched(model, qw.inputs, qw.n, qa_score_window, &qw);
 
-		if (step < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("question leaves too little room for the context"),
-					 errdetail("A window of %d tokens holds [CLS], the question's %d tokens and two [SEP], leaving %d for the context; consecutive windows share %d context tokens (doc_stride), so windows over the context's %d tokens would not advance.",
-							   max_len, q.n, window_len, stride, c.n),
-					 errhint("Shorten the question to at most %d tokens, or the context to at most %d.",
-							 max_len - 3 - stride - 1, window_len)));
-		windows = 1 + (c.n - window_len + step - 1) / step;
-		if (windows > max_windows)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("context needs too many windows"),
-					 errdetail("The question leaves %d context tokens per window of %d and windows share %d, so the context's %d tokens need %lld windows; the limit is %d windows of %d tokens.",
-							   window_len, max_len, stride, c.n,
-							   (long long) windows, max_windows, max_len),
-					 errhint("Shorten the question or the context.")));
-	}
-
-	input.input_ids = palloc(sizeof(int32) * max_len);
-	input.token_type_ids = palloc(sizeof(int32) * max_len);
-	start_logits = palloc(sizeof(float) * max_len);
-	end_logits = palloc(sizeof(float) * max_len);
-	qa_scratch = palloc(sizeof(float) * 2 * max_len);
-	for (int first = 0;; first += window_len - stride)
-	{
-		int			count = Min(window_len, c.n - first);
-		int			pos = 0;
-
-		input.input_ids[pos] = tok->cls_id;
-		input.token_type_ids[pos++] = 0;
-		for (int i = 0; i < q.n; i++)
-		{
-			input.input_ids[pos] = q.ids[i];
-			input.token_type_ids[pos++] = 0;
-		}
-		input.input_ids[pos] = tok->sep_id;
-		input.token_type_ids[pos++] = 0;
-		for (int i = 0; i < count; i++)
-		{
-			input.input_ids[pos] = c.ids[first + i];
-			input.token_type_ids[pos++] = 1;
-		}
-		input.input_ids[pos] = tok->sep_id;
-		input.token_type_ids[pos++] = 1;
-		input.len = pos;
-
-		BertQaLogits(start_logits, end_logits, qa_scratch, &model->config,
-					 &model->weights, BertForward(model, &input), input.len);
-		score_window(start_logits, end_logits, q.n + 2, count, first,
-					 max_answer_len, &best);
-		if (first + count >= c.n)
-			break;
-	}
-
-	BertMappingCheck(model);
-	a_start = c.start[best.start_token];
-	a_end = c.end[best.end_token];
-	span[0] = (int32) a_start;
-	span[1] = (int32) a_end;
+	/* the answer: the best span's text and its character offsets */
+	span[0] = c.start[qw.best.start_token];
+	span[1] = c.end[qw.best.end_token];
+	values[0] = PointerGetDatum(BertUtf8ToText(context + span[0], span[1] - span[0]));
 	server_char_offsets(context, span, 2);
 	InitMaterializedSRF(fcinfo, 0);
-	values[0] = PointerGetDatum(BertUtf8ToText(context + a_start, a_end - a_start));
-	values[1] = Float4GetDatum((float4) best.score);
+	values[1] = Float4GetDatum((float4) qw.best.score);
 	values[2] = Int32GetDatum(span[0]);
 	values[3] = Int32GetDatum(span[1]);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

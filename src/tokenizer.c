@@ -102,6 +102,7 @@ typedef struct TokState
 	BertTokens *out;
 	int			max_tokens;
 	bool		done;			/* max_tokens reached */
+	bool		prev_cased;		/* Final_Sigma: last relevant char cased */
 	bool		words_only;		/* BertPreTokenize: a token per word */
 
 	/* current word */
@@ -798,103 +799,134 @@ word_push(TokState *st, int32_t cp, int32_t start, int32_t end, int ccc)
 }
 
 /*
- * Runs WordPiece over the current word and emits its pieces (or [UNK]), then
+ * The longest vocabulary entry that starts at code point s of the current
+ * word (with the continuation prefix when s > 0), or -1; *end is the code
+ * point after it.  The word's bytes are in st->bytes at st->boff[], with
+ * PREFIX_ROOM spare bytes before the first, so the prefix can be written
+ * just before any code point; candidates are hashed incrementally and
+ * never longer than the vocabulary's longest entry.
+ */
+static int32_t
+longest_piece(TokState *st, int s, int *end)
+{
+	const BertTokenizer *tok = st->tok;
+	const char *prefix = tok->continuing_subword_prefix;
+	int			plen = (int) strlen(prefix);
+	int			base = st->boff[s];
+	int			p = base;
+	uint32_t	h = FNV_OFFSET;
+	int			kmax = s;
+
+	if (s > 0)
+	{
+		/* bytes before base belong to pieces already taken */
+		p = base - plen;
+		memcpy(st->bytes + p, prefix, plen);
+		for (int i = p; i < base; i++)
+			h = hash_step(h, (unsigned char) st->bytes[i]);
+	}
+	for (int k = s + 1; k <= st->n && st->boff[k] - p <= tok->max_token_bytes; k++)
+	{
+		for (int i = st->boff[k - 1]; i < st->boff[k]; i++)
+			h = hash_step(h, (unsigned char) st->bytes[i]);
+		st->hashes[k] = h;
+		kmax = k;
+	}
+	for (int k = kmax; k > s; k--)
+	{
+		int32_t		id = lookup_hashed(tok, st->hashes[k], st->bytes + p,
+									   st->boff[k] - p);
+
+		if (id >= 0)
+		{
+			*end = k;
+			return id;
+		}
+	}
+	return -1;
+}
+
+/*
+ * WordPiece over the current word: greedy longest match, left to right,
+ * into st->piece_ids / piece_ends.  Returns the number of pieces, or -1
+ * when some part of the word matches nothing (the word is then [UNK]).
+ */
+static int
+word_pieces(TokState *st)
+{
+	int			npieces = 0;
+	int			b = PREFIX_ROOM;
+
+	/* the word as UTF-8, after PREFIX_ROOM spare bytes */
+	for (int k = 0; k < st->n; k++)
+	{
+		st->boff[k] = b;
+		b += utf8_encode(st->cps[k], st->bytes + b);
+	}
+	st->boff[st->n] = b;
+
+	for (int s = 0; s < st->n;)
+	{
+		int			end;
+		int32_t		id = longest_piece(st, s, &end);
+
+		if (id < 0)
+			return -1;
+		st->piece_ids[npieces] = id;
+		st->piece_ends[npieces] = end;
+		npieces++;
+		s = end;
+	}
+	return npieces;
+}
+
+/*
+ * Runs WordPiece over the current word and emits its pieces (or [UNK]: a
+ * word over max_input_chars_per_word code points, or one with a part that
+ * matches nothing; with words_only, the word itself as one token), then
  * empties the word.
  */
 static void
 word_flush(TokState *st)
 {
 	const BertTokenizer *tok = st->tok;
-	const char *prefix = tok->continuing_subword_prefix;
-	int			plen = (int) strlen(prefix);
-	int			n = st->n;
-	int			npieces = 0;
-	int			s;
-	int			b;
+	int			npieces;
 
 	if (st->count == 0)
 		return;
+	npieces = (st->words_only || st->count > tok->max_input_chars_per_word) ?
+		-1 : word_pieces(st);
 	if (st->words_only)
-	{
 		emit_token(st, -1, st->word_start, st->word_end);
-		goto done;
-	}
-	if (st->count > tok->max_input_chars_per_word)
-	{
+	else if (npieces < 0)
 		emit_token(st, tok->unk_id, st->word_start, st->word_end);
-		goto done;
-	}
-
-	/* the word as UTF-8, after PREFIX_ROOM spare bytes */
-	b = PREFIX_ROOM;
-	for (int k = 0; k < n; k++)
+	else
 	{
-		st->boff[k] = b;
-		b += utf8_encode(st->cps[k], st->bytes + b);
+		/* spans are monotone along the word: a piece runs first to last */
+		int			s = 0;
+
+		for (int i = 0; i < npieces && !st->done; i++)
+		{
+			emit_token(st, st->piece_ids[i], st->src_start[s],
+					   st->src_end[st->piece_ends[i] - 1]);
+			s = st->piece_ends[i];
+		}
 	}
-	st->boff[n] = b;
-
-	/* greedy longest match, left to right */
-	s = 0;
-	while (s < n)
-	{
-		int			base = st->boff[s];
-		int			p = base;
-		uint32_t	h = FNV_OFFSET;
-		int			kmax = s;
-		int			found = -1;
-		int			k;
-
-		if (s > 0)
-		{
-			/* bytes before base belong to pieces already taken */
-			p = base - plen;
-			memcpy(st->bytes + p, prefix, plen);
-			for (int i = p; i < base; i++)
-				h = hash_step(h, (unsigned char) st->bytes[i]);
-		}
-		for (k = s + 1; k <= n && st->boff[k] - p <= tok->max_token_bytes; k++)
-		{
-			for (int i = st->boff[k - 1]; i < st->boff[k]; i++)
-				h = hash_step(h, (unsigned char) st->bytes[i]);
-			st->hashes[k] = h;
-			kmax = k;
-		}
-		for (k = kmax; k > s; k--)
-		{
-			int32_t		id = lookup_hashed(tok, st->hashes[k], st->bytes + p,
-										   st->boff[k] - p);
-
-			if (id >= 0)
-			{
-				found = id;
-				break;
-			}
-		}
-		if (found < 0)
-		{
-			emit_token(st, tok->unk_id, st->word_start, st->word_end);
-			goto done;
-		}
-		st->piece_ids[npieces] = found;
-		st->piece_ends[npieces] = k;
-		npieces++;
-		s = k;
-	}
-
-	/* spans are monotone along the word: a piece runs first to last */
-	s = 0;
-	for (int i = 0; i < npieces && !st->done; i++)
-	{
-		emit_token(st, st->piece_ids[i], st->src_start[s],
-				   st->src_end[st->piece_ends[i] - 1]);
-		s = st->piece_ends[i];
-	}
-
-done:
 	st->count = 0;
 	st->n = 0;
 	st->run_start = 0;
+}
+
+/*
+ * A character that is a word by itself (punctuation): it ends the word
+ * before it, and nothing joins it.
+ */
+static void
+push_alone(TokState *st, int32_t cp, int32_t start, int32_t end)
+{
+	word_flush(st);
+	word_push(st, cp, start, end, 0);
+	word_flush(st);
 }
 
 /*
@@ -933,11 +965,7 @@ push_normalized(TokState *st, int32_t cp, int32_t start, int32_t end)
 		if (c < 0x80)
 		{
 			if (is_punct(c, 0))
-			{
-				word_flush(st);
-				word_push(st, c, start, end, 0);
-				word_flush(st);
-			}
+				push_alone(st, c, start, end);
 			else
 				word_push(st, c, start, end, 0);
 			continue;
@@ -955,14 +983,147 @@ push_normalized(TokState *st, int32_t cp, int32_t start, int32_t end)
 			ccc = prop->combining_class;
 		}
 		if (is_punct(c, prop->category))
-		{
-			word_flush(st);
-			word_push(st, c, start, end, 0);
-			word_flush(st);
-		}
+			push_alone(st, c, start, end);
 		else
 			word_push(st, c, start, end, ccc);
 	}
+}
+
+/*
+ * One ASCII byte at text[pos] (the fast path: no decoding, no Unicode
+ * tables): letters and digits join the word (lower-cased when
+ * do_lower_case), whitespace ends it, controls are dropped, and any other
+ * character is punctuation, a word by itself, unless it opens a special
+ * token written in the text ("[MASK]"), which is emitted whole.  Returns
+ * the position after what was consumed.
+ */
+static size_t
+tokenize_ascii(TokState *st, const char *text, size_t len, size_t pos)
+{
+	unsigned char c = (unsigned char) text[pos];
+	int32_t		start = (int32_t) pos;
+	size_t		l;
+	int32_t		id;
+
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+	{
+		word_push(st, c, start, start + 1, 0);
+		st->prev_cased = (c >= 'a');
+	}
+	else if (c >= 'A' && c <= 'Z')
+	{
+		word_push(st, st->tok->do_lower_case ? c + ('a' - 'A') : c, start, start + 1, 0);
+		st->prev_cased = true;
+	}
+	else if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+	{
+		word_flush(st);
+		st->prev_cased = false;
+	}
+	else if (c >= 0x20 && c != 0x7F)	/* controls are dropped */
+	{
+		id = c == '[' ? special_at(st->tok, text + pos, len - pos, &l) : -1;
+		if (id >= 0)
+		{
+			/* a special token written in the text; a new section */
+			word_flush(st);
+			emit_token(st, id, start, start + (int32_t) l);
+			st->prev_cased = false;
+			return pos + l;
+		}
+		push_alone(st, c, start, start + 1);
+		if (!is_case_ignorable(c, 0))
+			st->prev_cased = false;
+	}
+	return pos + 1;
+}
+
+/*
+ * Lower-cases code point cp (category cat) into low[], as the oracle does:
+ * full mappings (U+0130 is "i" + U+0307), and capital sigma final (U+03C2)
+ * after a cased letter when no cased letter follows in `rest`.  Updates
+ * st->prev_cased.  Returns the number of code points in low[].
+ */
+static int
+lowercase(TokState *st, int32_t cp, int cat, const char *rest, size_t rest_len,
+		  int32_t low[2])
+{
+	int			nlow;
+
+	if (!st->tok->do_lower_case)
+	{
+		low[0] = cp;
+		return 1;
+	}
+	if (cp == 0x03A3)
+	{
+		low[0] = (st->prev_cased && !followed_by_cased(st->tok, rest, rest_len))
+			? 0x03C2 : 0x03C3;
+		nlow = 1;
+	}
+	else
+		nlow = lower_char(cp, low);
+	if (!is_case_ignorable(cp, cat))
+		st->prev_cased = is_cased(cp, cat);
+	return nlow;
+}
+
+/*
+ * One non-ASCII character at text[pos]: decoded, cleaned (dropped, or
+ * whitespace ending the word), a CJK ideograph made a word by itself, or
+ * lower-cased and normalized into the word.  Returns the position after it.
+ */
+static size_t
+tokenize_char(TokState *st, const char *text, size_t len, size_t pos)
+{
+	const BertTokenizer *tok = st->tok;
+	int32_t		start = (int32_t) pos;
+	int32_t		cp;
+	int			cat;
+	int32_t		low[2];
+	int			nlow;
+
+	pos += utf8_decode((const unsigned char *) text + pos, len - pos, &cp);
+	cat = utf8proc_category(cp);
+	if (is_removed(cp, cat))
+		return pos;
+	if (is_white_space(cp))
+	{
+		word_flush(st);
+		st->prev_cased = false;
+		return pos;
+	}
+	if (tok->tokenize_chinese_chars && is_cjk(cp))
+	{
+		word_flush(st);
+		push_normalized(st, cp, start, (int32_t) pos);
+		word_flush(st);
+		st->prev_cased = false;
+		return pos;
+	}
+
+	/*
+	 * A word already longer than max_input_chars_per_word is [UNK] whatever
+	 * follows; a character that cannot end it only extends its span, so
+	 * skip normalizing it.  Letters, marks and digits lower-case and
+	 * decompose to letters, marks and digits; another character can end the
+	 * word only if it is punctuation or decomposes (U+2260 has '=' inside).
+	 */
+	if (st->count > tok->max_input_chars_per_word && !is_punct(cp, cat) &&
+		(is_word_category(cat) ||
+		 utf8proc_get_property(cp)->decomp_seqindex == UINT16_MAX))
+	{
+		st->count++;
+		st->word_end = (int32_t) pos;
+		if (tok->do_lower_case && !is_case_ignorable(cp, cat))
+			st->prev_cased = is_cased(cp, cat);
+		return pos;
+	}
+
+	nlow = lowercase(st, cp, cat, text + pos, len - pos, low);
+	for (int i = 0; i < nlow; i++)
+		push_normalized(st, low[i], start, (int32_t) pos);
+	return pos;
 }
 
 /*
@@ -975,8 +1136,6 @@ tokenize(const BertTokenizer *tok, const char *text, size_t len,
 {
 	TokState	st;
 	size_t		pos = 0;
-	bool		prev_cased = false; /* Final_Sigma: last relevant char cased */
-	bool		lower = tok->do_lower_case;
 	uint32_t	steps = 0;
 
 	if (out->n >= max_tokens || len == 0)
@@ -991,122 +1150,12 @@ tokenize(const BertTokenizer *tok, const char *text, size_t len,
 
 	while (pos < len && !st.done)
 	{
-		unsigned char c = (unsigned char) text[pos];
-		int32_t		start = (int32_t) pos;
-		int32_t		cp;
-		int			cat;
-		int32_t		low[2];
-		int			nlow;
-
 		if (++steps % INTERRUPT_INTERVAL == 0)
 			TOKENIZER_CHECK_INTERRUPTS();
-
-		if (c < 0x80)
-		{
-			/* ASCII fast path */
-			if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			{
-				word_push(&st, c, start, start + 1, 0);
-				prev_cased = (c >= 'a');
-				pos++;
-			}
-			else if (c >= 'A' && c <= 'Z')
-			{
-				word_push(&st, lower ? c + ('a' - 'A') : c, start, start + 1, 0);
-				prev_cased = true;
-				pos++;
-			}
-			else if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-			{
-				word_flush(&st);
-				prev_cased = false;
-				pos++;
-			}
-			else if (c < 0x20 || c == 0x7F)
-				pos++;			/* control: dropped */
-			else
-			{
-				size_t		l;
-				int32_t		id = -1;
-
-				if (c == '[')
-					id = special_at(tok, text + pos, len - pos, &l);
-				word_flush(&st);
-				if (id >= 0)
-				{
-					/* a special token written in the text; a new section */
-					emit_token(&st, id, start, start + (int32_t) l);
-					prev_cased = false;
-					pos += l;
-					continue;
-				}
-				word_push(&st, c, start, start + 1, 0);
-				word_flush(&st);
-				if (!is_case_ignorable(c, 0))
-					prev_cased = false;
-				pos++;
-			}
-			continue;
-		}
-
-		pos += utf8_decode((const unsigned char *) text + pos, len - pos, &cp);
-		cat = utf8proc_category(cp);
-		if (is_removed(cp, cat))
-			continue;
-		if (is_white_space(cp))
-		{
-			word_flush(&st);
-			prev_cased = false;
-			continue;
-		}
-		if (tok->tokenize_chinese_chars && is_cjk(cp))
-		{
-			word_flush(&st);
-			push_normalized(&st, cp, start, (int32_t) pos);
-			word_flush(&st);
-			prev_cased = false;
-			continue;
-		}
-
-		/*
-		 * A word already longer than max_input_chars_per_word is [UNK]
-		 * whatever follows; a character that cannot end it only extends its
-		 * span, so skip normalizing it.  Letters, marks and digits lower-case
-		 * and decompose to letters, marks and digits; another character can
-		 * end the word only if it is punctuation or decomposes (U+2260 has
-		 * '=' inside).
-		 */
-		if (st.count > tok->max_input_chars_per_word && !is_punct(cp, cat) &&
-			(is_word_category(cat) ||
-			 utf8proc_get_property(cp)->decomp_seqindex == UINT16_MAX))
-		{
-			st.count++;
-			st.word_end = (int32_t) pos;
-			if (lower && !is_case_ignorable(cp, cat))
-				prev_cased = is_cased(cp, cat);
-			continue;
-		}
-
-		if (!lower)
-		{
-			low[0] = cp;
-			nlow = 1;
-		}
-		else if (cp == 0x03A3)
-		{
-			/* capital sigma: final form after a cased letter, at word end */
-			low[0] = (prev_cased && !followed_by_cased(tok, text + pos, len - pos))
-				? 0x03C2 : 0x03C3;
-			nlow = 1;
-		}
+		if ((unsigned char) text[pos] < 0x80)
+			pos = tokenize_ascii(&st, text, len, pos);
 		else
-			nlow = lower_char(cp, low);
-
-		if (lower && !is_case_ignorable(cp, cat))
-			prev_cased = is_cased(cp, cat);
-
-		for (int i = 0; i < nlow; i++)
-			push_normalized(&st, low[i], start, (int32_t) pos);
+			pos = tokenize_char(&st, text, len, pos);
 	}
 	word_flush(&st);
 	pfree(st.cps);

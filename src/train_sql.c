@@ -72,6 +72,7 @@
 #include "guc.h"
 #include "json.h"
 #include "model.h"
+#include "model_path.h"
 #include "model_write.h"
 #include "sql_common.h"
 #include "train.h"
@@ -317,7 +318,7 @@ check_destination(TrainRun *run)
 {
 	struct stat st;
 
-	BertModelNamePath(run->name, run->path);
+	BertModelPath(run->name, NULL, run->path);
 	if (strncmp(run->name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1745,7 +1746,7 @@ copy_tokenizer_files(TrainRun *run)
 		char	   *from = psprintf("%s/%s", run->base->path, files[i]);
 		char		real[PATH_MAX];
 
-		if (realpath(from, real) == NULL || !BertPathInside(real, real_root))
+		if (BertResolveInside(from, real_root, real) != BERT_PATH_INSIDE)
 			continue;
 		check_io(run, BertCopyFile(real, psprintf("%s/%s", run->tmp, files[i])));
 	}

@@ -61,6 +61,7 @@ run_suite offsets /usr/bin/python3 test/parity/offsets.py
 run_suite pairs /usr/bin/python3 test/parity/pairs.py
 run_suite vecmath bash -c 'gcc -O2 -Wall -Wextra test/unit/vecmath_check.c -o "$CLUSTER_DIR/vecmath" -lm && "$CLUSTER_DIR/vecmath"'
 run_suite train_check bash test/unit/run_train_check.sh
+run_suite encoder_check bash test/unit/run_encoder_check.sh
 run_suite tokenizer bash test/tokenizer/run.sh
 run_suite fuzz bash test/fuzz/run.sh
 run_suite hostile bash test/hostile/run.sh

@@ -21,30 +21,9 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "check.h"
 #include "standalone_model.h"
 #include "train_data.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-static void
-check(bool ok, const char *what, const char *fmt,...) pg_attribute_printf(3, 4);
-
-static void
-check(bool ok, const char *what, const char *fmt,...)
-{
-	va_list		ap;
-
-	printf("%-4s %s: ", ok ? "ok" : "FAIL", what);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (ok)
-		passed++;
-	else
-		failed++;
-}
 
 /* Word pieces of a text, no special tokens. */
 static BertTokens
@@ -261,25 +240,14 @@ int
 main(int argc, char **argv)
 {
 	BertStandaloneModel model;
-	const char *error;
 
-	if (argc != 2)
-	{
-		fprintf(stderr, "usage: %s MODEL_DIR\n", argv[0]);
-		return 2;
-	}
-	if ((error = BertStandaloneLoad(argv[1], &model)) != NULL)
-	{
-		fprintf(stderr, "data_check: %s: %s\n", argv[1], error);
-		printf("data_check: 0 passed, 1 failed\n");
-		return 1;
-	}
+	check_begin("data_check", argc, argv, 1, "MODEL_DIR");
+	check_load_model(argv[1], &model);
 	check_masking(&model.tokenizer, model.config.vocab_size);
 	check_next_sentence(&model.tokenizer);
 	check_pairs(&model.tokenizer);
 	check_words(&model.tokenizer);
 	check_split();
 	check_batch();
-	printf("data_check: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_finish();
 }

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "standalone_model.h"
+#include "weights.h"
 
 char *
 BertStandaloneReadFile(const char *path, size_t *len, char **error)
@@ -118,4 +119,71 @@ BertStandaloneLoad(const char *dir, BertStandaloneModel *model)
 	if (!BertSafetensorsParse(model->file, model->file_len, &model->st, &error))
 		return psprintf("model.safetensors: %s", error);
 	return NULL;
+}
+
+/*
+ * BertTensorBinder over the mapped file: the name with the family's prefix
+ * ("bert.", "distilbert.") when BERT_TENSOR_PREFIXED, then without.  The
+ * extension's loader also accepts TF-era LayerNorm.gamma / .beta names;
+ * the test models do not use them.  Weights are always bound as stored
+ * (no transposed copies).
+ */
+static const float *
+standalone_bind(void *arg, const char *name, int flags, int64_t d0, int64_t d1,
+				const float **transposed)
+{
+	BertStandaloneModel *model = (BertStandaloneModel *) arg;
+	const char *prefix = model->config.family == BERT_FAMILY_DISTILBERT
+		? "distilbert." : "bert.";
+	const BertTensorInfo *t = NULL;
+	size_t		count = (size_t) d0 * (d1 < 0 ? 1 : d1);
+	const char *bytes;
+	float	   *copy;
+
+	if (transposed != NULL)
+		*transposed = NULL;
+	if (flags & BERT_TENSOR_PREFIXED)
+		t = BertSafetensorsFind(&model->st, psprintf("%s%s", prefix, name));
+	if (t == NULL)
+		t = BertSafetensorsFind(&model->st, name);
+	if (t == NULL)
+	{
+		if (flags & BERT_TENSOR_REQUIRED)
+		{
+			fprintf(stderr, "model.safetensors: tensor \"%s\" is missing\n", name);
+			exit(2);
+		}
+		return NULL;
+	}
+	if (t->ndim != (d1 < 0 ? 1 : 2) || t->shape[0] != d0 || (d1 >= 0 && t->shape[1] != d1))
+	{
+		fprintf(stderr, "model.safetensors: tensor \"%s\" has the wrong shape\n", t->name);
+		exit(2);
+	}
+	bytes = model->st.data + t->begin;
+	copy = palloc_extended(count * sizeof(float), MCXT_ALLOC_HUGE);
+	switch (t->dtype)
+	{
+		case BERT_DTYPE_F32:
+			memcpy(copy, bytes, count * sizeof(float));
+			break;
+		case BERT_DTYPE_F16:
+			BertHalfToFloat(copy, bytes, count);
+			break;
+		case BERT_DTYPE_BF16:
+			BertBfloat16ToFloat(copy, bytes, count);
+			break;
+		default:
+			fprintf(stderr, "model.safetensors: tensor \"%s\" has dtype %s\n",
+					t->name, t->dtype_name);
+			exit(2);
+	}
+	return copy;
+}
+
+void
+BertStandaloneBindWeights(BertStandaloneModel *model, BertWeights *w)
+{
+	memset(w, 0, sizeof(*w));
+	BertBindWeights(&model->config, w, standalone_bind, model);
 }

@@ -30,4 +30,12 @@ extern char *BertStandaloneReadFile(const char *path, size_t *len,
 extern const char *BertStandaloneLoad(const char *dir,
 									  BertStandaloneModel *model);
 
+/*
+ * Binds model->st's tensors into *w through the table of src/weights.c,
+ * upcasting F16 / BF16 (palloc'd copies); a missing required tensor, a
+ * wrong shape or dtype prints the reason and exits with status 2.
+ */
+extern void BertStandaloneBindWeights(BertStandaloneModel *model,
+									  BertWeights *w);
+
 #endif							/* BERT_STANDALONE_MODEL_H */

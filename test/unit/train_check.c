@@ -34,52 +34,13 @@
 
 #include "bert.h"
 #include "blas.h"
+#include "check.h"
 #include "encoder.h"
 #include "heads.h"
 #include "json.h"
 #include "safetensors.h"
 #include "standalone_model.h"
 #include "train.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-/* Prints one checked quantity and counts it. */
-static void
-check(bool ok, const char *what, const char *fmt,...) pg_attribute_printf(3, 4);
-
-static void
-check(bool ok, const char *what, const char *fmt,...)
-{
-	va_list		ap;
-
-	printf("%-4s %s: ", ok ? "ok" : "FAIL", what);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (ok)
-		passed++;
-	else
-		failed++;
-}
-
-static void
-fatal(const char *fmt,...) pg_attribute_printf(1, 2);
-
-static void
-fatal(const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "train_check: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	printf("train_check: %d passed, %d failed\n", passed, failed + 1);
-	exit(1);
-}
 
 /* A member that must exist. */
 static const BertJson *
@@ -342,16 +303,11 @@ main(int argc, char **argv)
 			   *lrs;
 	int			n_ok;
 
-	if (argc != 5)
-	{
-		fprintf(stderr, "usage: %s MODEL_DIR GOLDEN.json GRADS.safetensors AFTER.safetensors\n",
-				argv[0]);
-		return 2;
-	}
+	check_begin("train_check", argc, argv, 4,
+				"MODEL_DIR GOLDEN.json GRADS.safetensors AFTER.safetensors");
 	BertBlasEnsureLoaded();
 
-	if ((error = BertStandaloneLoad(argv[1], &model)) != NULL)
-		fatal("%s: %s", argv[1], error);
+	check_load_model(argv[1], &model);
 	switch (model.config.head)
 	{
 		case BERT_HEAD_SEQUENCE_CLASSIFICATION:
@@ -570,6 +526,5 @@ main(int argc, char **argv)
 	}
 	check_parity(t, &batch[0], "after training");
 
-	printf("train_check: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_finish();
 }
