@@ -277,68 +277,20 @@ evict(const void *p, size_t n)
 }
 
 /*
- * Measures and decides one shape (see BertGemmPlanMeasure).  The matrices
- * are full size, so that they come from memory as the model's do (a slice
- * that fits in cache ranks the strategies otherwise); a W of more than
- * MEASURE_SLICE_WEIGHTS weights is timed on a slice of its output columns,
- * read with the full matrix's stride, and one of more than
- * MEASURE_ONE_COUNT weights at 32 rows only (the shorter bucket then takes
- * the same choice).  The weights are evicted from the caches before each
- * timed product: in a forward pass a layer's weights come back only after
- * the other layers' (and the rest of the server's work) went through the
- * caches, and timed warm, some strategies look better than they run.
+ * Decides shape sp from the best times of each strategy at each measured
+ * row count (best[b][s], seconds; counts below first_count not timed) over
+ * `out` output columns: the layout by the sum of per-row times, then per
+ * bucket the prior rule's strategy unless the other is 10% faster.
  */
 static void
-measure_shape(BertGemmShapePlan *sp)
+decide(BertGemmShapePlan *sp, double best[][BERT_GEMM_NUM_STRATEGIES],
+	   int first_count, int out)
 {
 	int			in = sp->in,
-				full = sp->out,
-				out = full,
-				maxm = measured_rows[lengthof(measured_rows) - 1],
-				first_count = 0;
-	size_t		wn = (size_t) in * full;
-	float	   *w = MemoryContextAllocHuge(CurrentMemoryContext, wn * sizeof(float));
-	float	   *wt = MemoryContextAllocHuge(CurrentMemoryContext, wn * sizeof(float));
-	float	   *x = MemoryContextAllocHuge(CurrentMemoryContext,
-										   (size_t) maxm * in * sizeof(float));
-	float	   *y = MemoryContextAllocHuge(CurrentMemoryContext,
-										   (size_t) maxm * out * sizeof(float));
-	double		best[lengthof(measured_rows)][BERT_GEMM_NUM_STRATEGIES];
+				full = sp->out;
 	double		cost[2] = {0, 0};	/* per row, weights as stored / transposed */
-	double		start = thread_seconds();
 	bool		kn;
 
-	if ((int64) in * full > MEASURE_SLICE_WEIGHTS)
-		out = Min(full, Max(TILE_COLS, MEASURE_SLICE_WEIGHTS / in / TILE_COLS * TILE_COLS));
-	if ((int64) in * out > MEASURE_ONE_COUNT)
-		first_count = lengthof(measured_rows) - 1;
-	fill_values(w, wn, 0.05f);
-	fill_values(wt, wn, 0.05f);
-	fill_values(x, (size_t) maxm * in, 1.0f);
-	memset(y, 0, (size_t) maxm * out * sizeof(float));
-	for (int b = 0; b < (int) lengthof(measured_rows); b++)
-		for (int s = 0; s < BERT_GEMM_NUM_STRATEGIES; s++)
-			best[b][s] = 1e30;
-
-	/* rounds of every strategy, interleaved; at least one, then the budget */
-	for (int round = 0; round < MEASURE_ROUNDS; round++)
-	{
-		if (round > 0 && thread_seconds() - start > MEASURE_BUDGET_S)
-			break;
-		CHECK_FOR_INTERRUPTS();
-		for (int b = first_count; b < (int) lengthof(measured_rows); b++)
-			for (int s = 0; s < BERT_GEMM_NUM_STRATEGIES; s++)
-			{
-				double		t0,
-							t;
-
-				evict(is_nn(s) ? wt : w, wn * sizeof(float));
-				t0 = thread_seconds();
-				run_strategy(s, y, x, w, wt, full, measured_rows[b], in, out);
-				t = thread_seconds() - t0;
-				best[b][s] = Min(best[b][s], t);
-			}
-	}
 	/* row counts not timed take the times of the next one, per row */
 	for (int b = first_count - 1; b >= 0; b--)
 		for (int s = 0; s < BERT_GEMM_NUM_STRATEGIES; s++)
@@ -373,6 +325,70 @@ measure_shape(BertGemmShapePlan *sp)
 		sp->gflops[b] = (float) (2.0 * measured_rows[mb] * in * out /
 								 Max(best[mb][sp->strategy[b]], 1e-9) / 1e9);
 	}
+}
+
+/*
+ * Measures and decides one shape (see BertGemmPlanMeasure).  The matrices
+ * are full size, so that they come from memory as the model's do (a slice
+ * that fits in cache ranks the strategies otherwise); a W of more than
+ * MEASURE_SLICE_WEIGHTS weights is timed on a slice of its output columns,
+ * read with the full matrix's stride, and one of more than
+ * MEASURE_ONE_COUNT weights at 32 rows only (the shorter bucket then takes
+ * the same choice).  The weights are evicted from the caches before each
+ * timed product: in a forward pass a layer's weights come back only after
+ * the other layers' (and the rest of the server's work) went through the
+ * caches, and timed warm, some strategies look better than they run.
+ */
+static void
+measure_shape(BertGemmShapePlan *sp)
+{
+	int			in = sp->in,
+				full = sp->out,
+				out = full,
+				maxm = measured_rows[lengthof(measured_rows) - 1],
+				first_count = 0;
+	size_t		wn = (size_t) in * full;
+	float	   *w = MemoryContextAllocHuge(CurrentMemoryContext, wn * sizeof(float));
+	float	   *wt = MemoryContextAllocHuge(CurrentMemoryContext, wn * sizeof(float));
+	float	   *x = MemoryContextAllocHuge(CurrentMemoryContext,
+										   (size_t) maxm * in * sizeof(float));
+	float	   *y = MemoryContextAllocHuge(CurrentMemoryContext,
+										   (size_t) maxm * out * sizeof(float));
+	double		best[lengthof(measured_rows)][BERT_GEMM_NUM_STRATEGIES];
+	double		start = thread_seconds();
+
+	if ((int64) in * full > MEASURE_SLICE_WEIGHTS)
+		out = Min(full, Max(TILE_COLS, MEASURE_SLICE_WEIGHTS / in / TILE_COLS * TILE_COLS));
+	if ((int64) in * out > MEASURE_ONE_COUNT)
+		first_count = lengthof(measured_rows) - 1;
+	fill_values(w, wn, 0.05f);
+	fill_values(wt, wn, 0.05f);
+	fill_values(x, (size_t) maxm * in, 1.0f);
+	memset(y, 0, (size_t) maxm * out * sizeof(float));
+	for (int b = 0; b < (int) lengthof(measured_rows); b++)
+		for (int s = 0; s < BERT_GEMM_NUM_STRATEGIES; s++)
+			best[b][s] = 1e30;
+
+	/* rounds of every strategy, interleaved; at least one, then the budget */
+	for (int round = 0; round < MEASURE_ROUNDS; round++)
+	{
+		if (round > 0 && thread_seconds() - start > MEASURE_BUDGET_S)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		for (int b = first_count; b < (int) lengthof(measured_rows); b++)
+			for (int s = 0; s < BERT_GEMM_NUM_STRATEGIES; s++)
+			{
+				double		t0,
+							t;
+
+				evict(is_nn(s) ? wt : w, wn * sizeof(float));
+				t0 = thread_seconds();
+				run_strategy(s, y, x, w, wt, full, measured_rows[b], in, out);
+				t = thread_seconds() - t0;
+				best[b][s] = Min(best[b][s], t);
+			}
+	}
+	decide(sp, best, first_count, out);
 	pfree(w);
 	pfree(wt);
 	pfree(x);

@@ -1151,41 +1151,18 @@ entity_words(TrainRun *run, EntitySpan *e, const BertTokens *words,
 }
 
 /*
- * (text, entities jsonb) for a token classifier: the text cut into words
- * as the tokenizer's pre-tokenizer cuts it, IOB2 tags from the entity
- * spans (B-<label> on an entity's first word, I-<label> on the others, O
- * elsewhere), then the words and tags as token_row trains them.
+ * The text and entities of one (text, entities jsonb) row, type- and
+ * NULL-checked.
  */
 static void
-entity_row(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
-		   int ncols, MemoryContext keep)
+entity_columns(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
+			   text **t, Jsonb **jb)
 {
-	const BertTokenizer *tok = &run->base->tokenizer;
-	bool		isnull;
-	Datum		d;
-	text	   *t = NULL;
-	Jsonb	   *jb = NULL;
-	size_t		utf8_len;
-	char	   *utf8;
-	int32	   *char_bytes;
-	int			nchars;
-	EntitySpan *spans;
-	int			n_spans;
-	BertTokens	words = {0};
-	BertTokens	scratch = {0};
-	const char **word_ptrs;
-	int		   *word_lens;
-	int32	   *tags;
-	int32		o_tag = -1;
-	int32	   *ids = palloc(sizeof(int32) * run->max_len);
-	int32	   *labels = palloc(sizeof(int32) * run->max_len);
-	int			len;
-	MemoryContext old;
-
-	(void) ncols;
 	for (int c = 0; c < 2; c++)
 	{
 		Oid			type = SPI_gettypeid(desc, cols[c]);
+		bool		isnull;
+		Datum		d;
 
 		if (c == 0 ? (type != TEXTOID && type != VARCHAROID) : type != JSONBOID)
 			ereport(ERROR,
@@ -1206,28 +1183,28 @@ entity_row(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
 					 errhint(c == 0 ? "Filter NULLs out in the query."
 							 : "Pass '[]'::jsonb for a text without entities.")));
 		if (c == 0)
-			t = DatumGetTextPP(d);
+			*t = DatumGetTextPP(d);
 		else
-			jb = DatumGetJsonbP(d);
+			*jb = DatumGetJsonbP(d);
 	}
+}
 
-	utf8 = BertTextToUtf8(t, &utf8_len);
-	char_bytes = char_byte_offsets(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), utf8,
-								   (int) utf8_len, &nchars);
-	spans = read_entities(run, jb, nchars, &n_spans);
-	BertPreTokenize(tok, utf8, utf8_len, &words);
-	for (int k = 0; k < n_spans; k++)
-		entity_words(run, &spans[k], &words, utf8, char_bytes[spans[k].start],
-					 char_bytes[spans[k].end]);
+/*
+ * The IOB2 tag ids of `words` (B-<label> on an entity's first word,
+ * I-<label> on the others, O elsewhere) from spans sorted by position,
+ * their label ids taken in word order as token_row takes them (the label
+ * names kept in `keep`).
+ */
+static int32 *
+iob2_tags(TrainRun *run, const EntitySpan *spans, int n_spans,
+		  const BertTokens *words, MemoryContext keep)
+{
+	int32	   *tags = palloc(sizeof(int32) * Max(words->n, 1));
+	int32		o_tag = -1;
+	MemoryContext old;
 
-	/* IOB2 tags, their label ids taken in word order as token_row does */
-	word_ptrs = palloc(sizeof(char *) * Max(words.n, 1));
-	word_lens = palloc(sizeof(int) * Max(words.n, 1));
-	tags = palloc(sizeof(int32) * Max(words.n, 1));
-	for (int k = 0, w = 0; w < words.n; w++)
+	for (int k = 0, w = 0; w < words->n; w++)
 	{
-		word_ptrs[w] = utf8 + words.start[w];
-		word_lens[w] = words.end[w] - words.start[w];
 		while (k < n_spans && spans[k].last_word < w)
 			k++;
 		if (k < n_spans && spans[k].first_word <= w)
@@ -1249,6 +1226,57 @@ entity_row(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
 			}
 			tags[w] = o_tag;
 		}
+	}
+	return tags;
+}
+
+/*
+ * (text, entities jsonb) for a token classifier: the text cut into words
+ * as the tokenizer's pre-tokenizer cuts it, IOB2 tags from the entity
+ * spans (B-<label> on an entity's first word, I-<label> on the others, O
+ * elsewhere), then the words and tags as token_row trains them.
+ */
+static void
+entity_row(TrainRun *run, HeapTuple tuple, TupleDesc desc, const int *cols,
+		   int ncols, MemoryContext keep)
+{
+	const BertTokenizer *tok = &run->base->tokenizer;
+	text	   *t = NULL;
+	Jsonb	   *jb = NULL;
+	size_t		utf8_len;
+	char	   *utf8;
+	int32	   *char_bytes;
+	int			nchars;
+	EntitySpan *spans;
+	int			n_spans;
+	BertTokens	words = {0};
+	BertTokens	scratch = {0};
+	const char **word_ptrs;
+	int		   *word_lens;
+	int32	   *tags;
+	int32	   *ids = palloc(sizeof(int32) * run->max_len);
+	int32	   *labels = palloc(sizeof(int32) * run->max_len);
+	int			len;
+	MemoryContext old;
+
+	(void) ncols;
+	entity_columns(run, tuple, desc, cols, &t, &jb);
+	utf8 = BertTextToUtf8(t, &utf8_len);
+	char_bytes = char_byte_offsets(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), utf8,
+								   (int) utf8_len, &nchars);
+	spans = read_entities(run, jb, nchars, &n_spans);
+	BertPreTokenize(tok, utf8, utf8_len, &words);
+	for (int k = 0; k < n_spans; k++)
+		entity_words(run, &spans[k], &words, utf8, char_bytes[spans[k].start],
+					 char_bytes[spans[k].end]);
+
+	tags = iob2_tags(run, spans, n_spans, &words, keep);
+	word_ptrs = palloc(sizeof(char *) * Max(words.n, 1));
+	word_lens = palloc(sizeof(int) * Max(words.n, 1));
+	for (int w = 0; w < words.n; w++)
+	{
+		word_ptrs[w] = utf8 + words.start[w];
+		word_lens[w] = words.end[w] - words.start[w];
 	}
 	len = BertAlignWords(ids, labels, tok, word_ptrs, word_lens, tags, words.n,
 						 run->max_len, &scratch);

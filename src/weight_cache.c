@@ -715,6 +715,71 @@ compare_plan_entries(const void *a, const void *b, void *arg)
 }
 
 /*
+ * The entries of the cache file for st under `plan` into entries[] (room
+ * for every tensor) and their NUL-terminated names into *names, sorted by
+ * name; returns their number.
+ */
+static int
+collect_entries(const BertSafetensors *st, const BertGemmPlan *plan,
+				PrepEntry *entries, StringInfo names)
+{
+	int			n = 0;
+
+	/* the entries, in the order of the source's (sorted) names */
+	for (int i = 0; i < st->num_tensors; i++)
+	{
+		const BertTensorInfo *t = &st->tensors[i];
+		int			layout = entry_layout(st, t, plan);
+
+		if (layout < 0)
+			continue;
+		entries[n].name_offset = names->len;
+		appendBinaryStringInfo(names, t->name, strlen(t->name) + 1);
+		entries[n].transposed = layout;
+		entries[n].rows = (uint64) (layout ? t->shape[1] : (t->ndim > 0 ? t->shape[0] : 1));
+		entries[n].cols = layout ? (uint64) t->shape[0] : tensor_count(t) / Max(entries[n].rows, 1);
+		n++;
+	}
+	/* sorted already (the source's names are), unless names repeat */
+	qsort_arg(entries, n, sizeof(PrepEntry), compare_plan_entries, names->data);
+	return n;
+}
+
+/*
+ * Fills header h for the n entries (their data offsets set here, aligned)
+ * and returns the table that follows it: the entries, then the names.
+ */
+static char *
+lay_out(PrepHeader *h, PrepEntry *entries, int n, const StringInfoData *names,
+		const PrepExpect *ex, const BertGemmPlan *plan)
+{
+	uint64		offset;
+	char	   *table;
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, PREP_MAGIC, 8);
+	h->version = PREP_VERSION;
+	h->num_entries = n;
+	h->table_bytes = (uint64) n * sizeof(PrepEntry) + names->len;
+	h->data_offset = TYPEALIGN(PREP_ALIGN, sizeof(PrepHeader) + h->table_bytes);
+	offset = h->data_offset;
+	for (int i = 0; i < n; i++)
+	{
+		entries[i].offset = offset;
+		offset = TYPEALIGN(PREP_ALIGN, offset + entries[i].rows * entries[i].cols * sizeof(float));
+	}
+	h->file_bytes = n > 0 ? entries[n - 1].offset +
+		entries[n - 1].rows * entries[n - 1].cols * sizeof(float) : h->data_offset;
+	fill_identity(h, ex);
+	h->plan = *plan;
+	table = palloc(Max(h->table_bytes, 1));
+	memcpy(table, entries, (size_t) n * sizeof(PrepEntry));
+	memcpy(table + (size_t) n * sizeof(PrepEntry), names->data, names->len);
+	h->header_crc = header_crc(h, table, h->table_bytes);
+	return table;
+}
+
+/*
  * Writes the complete cache file for `ex` at `tmp`, with `plan` (measured
  * already when auto), and fsyncs it.  False with *err on an I/O failure;
  * raises ERROR on cancel.
@@ -726,55 +791,15 @@ write_file(const char *tmp, const PrepExpect *ex, const BertGemmPlan *plan,
 	const BertSafetensors *st = ex->st;
 	PrepHeader	h;
 	PrepEntry  *entries = palloc0(sizeof(PrepEntry) * Max(st->num_tensors, 1));
-	const BertTensorInfo **sources = palloc0(sizeof(BertTensorInfo *) * Max(st->num_tensors, 1));
 	StringInfoData names;
 	char	   *table;
-	uint64		offset;
-	int			n = 0;
+	int			n;
 	Writer		w = {0};
 	int			rc;
 
-	/* the entries, in the order of the source's (sorted) names */
 	initStringInfo(&names);
-	for (int i = 0; i < st->num_tensors; i++)
-	{
-		const BertTensorInfo *t = &st->tensors[i];
-		int			layout = entry_layout(st, t, plan);
-
-		if (layout < 0)
-			continue;
-		entries[n].name_offset = names.len;
-		appendBinaryStringInfo(&names, t->name, strlen(t->name) + 1);
-		entries[n].transposed = layout;
-		entries[n].rows = (uint64) (layout ? t->shape[1] : (t->ndim > 0 ? t->shape[0] : 1));
-		entries[n].cols = layout ? (uint64) t->shape[0] : tensor_count(t) / Max(entries[n].rows, 1);
-		n++;
-	}
-	/* sorted already (the source's names are), unless names repeat */
-	qsort_arg(entries, n, sizeof(PrepEntry), compare_plan_entries, names.data);
-	for (int i = 0; i < n; i++)
-		sources[i] = BertSafetensorsFind(st, names.data + entries[i].name_offset);
-
-	memset(&h, 0, sizeof(h));
-	memcpy(h.magic, PREP_MAGIC, 8);
-	h.version = PREP_VERSION;
-	h.num_entries = n;
-	h.table_bytes = (uint64) n * sizeof(PrepEntry) + names.len;
-	h.data_offset = TYPEALIGN(PREP_ALIGN, sizeof(PrepHeader) + h.table_bytes);
-	offset = h.data_offset;
-	for (int i = 0; i < n; i++)
-	{
-		entries[i].offset = offset;
-		offset = TYPEALIGN(PREP_ALIGN, offset + entries[i].rows * entries[i].cols * sizeof(float));
-	}
-	h.file_bytes = n > 0 ? entries[n - 1].offset +
-		entries[n - 1].rows * entries[n - 1].cols * sizeof(float) : h.data_offset;
-	fill_identity(&h, ex);
-	h.plan = *plan;
-	table = palloc(Max(h.table_bytes, 1));
-	memcpy(table, entries, (size_t) n * sizeof(PrepEntry));
-	memcpy(table + (size_t) n * sizeof(PrepEntry), names.data, names.len);
-	h.header_crc = header_crc(&h, table, h.table_bytes);
+	n = collect_entries(st, plan, entries, &names);
+	table = lay_out(&h, entries, n, &names, ex, plan);
 
 	w.fd = OpenTransientFilePerm(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
 								 pg_file_create_mode);
@@ -801,7 +826,9 @@ write_file(const char *tmp, const PrepExpect *ex, const BertGemmPlan *plan,
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (!pad_to(&w, entries[i].offset) ||
-			!emit_tensor(&w, st, sources[i], entries[i].transposed))
+			!emit_tensor(&w, st,
+						 BertSafetensorsFind(st, names.data + entries[i].name_offset),
+						 entries[i].transposed))
 			goto fail;
 	}
 	if (!pad_to(&w, h.file_bytes) || !flush(&w))
@@ -1178,27 +1205,16 @@ shared_plan(const char *dir, const char *key, BertGemmPlan *plan,
 
 /* ---------------------------------------------------------------- open */
 
-/* Opens or builds the prepared copy (see weight_cache.h). */
-BertPrepared *
-BertPreparedOpen(BertModel *model, const BertSafetensors *st,
-				 const struct stat *src, BertGemmPlan *plan)
+/*
+ * Initialises *plan for the layer weights of st (prior or forced, not yet
+ * measured); returns whether any tensor needs converting to F32.
+ */
+static bool
+plan_for_tensors(const BertSafetensors *st, BertGemmPlan *plan)
 {
 	int32_t		(*shapes)[2] = palloc(sizeof(*shapes) * Max(st->num_tensors, 1));
 	int			num_shapes = 0;
 	bool		converts = false;
-	bool		transposes = false;
-	PrepExpect	ex;
-	BertGemmPlan expected;
-	char		dir[MAXPGPATH];
-	char		base[64];
-	char		path[MAXPGPATH];
-	char		plan_path[MAXPGPATH] = "";
-	struct stat plan_st;
-	pg_crc32c	crc;
-	PrepStatus	status;
-	BertPrepared *prep;
-	BuildError	err = {0};
-	uint64		hash;
 
 	for (int i = 0; i < st->num_tensors; i++)
 	{
@@ -1214,14 +1230,96 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 	}
 	BertGemmPlanInit(plan, shapes, num_shapes, bert_gemm_strategy);
 	pfree(shapes);
+	return converts;
+}
 
-	memset(&ex, 0, sizeof(ex));
-	ex.model = model;
-	ex.st = st;
-	ex.src = src;
-	ex.variant = bert_gemm_strategy == BERT_GEMM_AUTO ? PREP_AUTO :
+/*
+ * What a prepared copy of model's weights must match: the source file's
+ * path, identity and header checksum, the plan's key (CPU, OpenBLAS core)
+ * and the layout variant bert.gemm_strategy asks for.
+ */
+static void
+expect_init(PrepExpect *ex, BertModel *model, const BertSafetensors *st,
+			const struct stat *src, BertGemmPlan *plan)
+{
+	pg_crc32c	crc;
+
+	memset(ex, 0, sizeof(*ex));
+	ex->model = model;
+	ex->st = st;
+	ex->src = src;
+	ex->plan = plan;
+	ex->variant = bert_gemm_strategy == BERT_GEMM_AUTO ? PREP_AUTO :
 		(bert_gemm_strategy == BERT_GEMM_NN || bert_gemm_strategy == BERT_GEMM_NN_TILED)
 		? PREP_KN : PREP_NK;
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, model->mapping.base, st->data - (const char *) model->mapping.base);
+	FIN_CRC32C(crc);
+	ex->src_header_crc = crc;
+	snprintf(ex->src_path, sizeof(ex->src_path), "%s/model.safetensors", model->path);
+	plan_key(ex->key);
+}
+
+/*
+ * Finds or builds the prepared copy for ex in bert.cache_dir, measuring or
+ * reading the server's plan first (PREP_AUTO); NULL with *err filled when
+ * the directory cannot be used.
+ */
+static BertPrepared *
+find_or_build(PrepExpect *ex, bool converts, BertGemmPlan *plan,
+			  char *plan_path, struct stat *plan_st, BuildError *err)
+{
+	char		dir[MAXPGPATH];
+	char		base[64];
+	char		path[MAXPGPATH];
+	bool		transposes = false;
+	PrepStatus	status;
+	BertPrepared *prep;
+	uint64		hash;
+
+	strlcpy(dir, bert_cache_dir, sizeof(dir));
+	hash = hash_bytes_extended((const unsigned char *) ex->src_path,
+							   strlen(ex->src_path), 0);
+	snprintf(base, sizeof(base), "%016llx-%s.bert", (unsigned long long) hash,
+			 variant_names[ex->variant]);
+	if (strlen(dir) + strlen(base) + 32 >= MAXPGPATH)
+	{
+		err->what = "could not use";
+		err->save_errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if (ex->variant == PREP_AUTO &&
+		!shared_plan(dir, ex->key, plan, plan_path, plan_st, err))
+		return NULL;
+
+	/*
+	 * F32 weights kept as stored need no file: the plan file holds the plan,
+	 * and the copy only says which plan file to watch
+	 */
+	for (int i = 0; i < plan->num_shapes; i++)
+		transposes |= plan->shapes[i].transposed;
+	snprintf(path, sizeof(path), "%s/%s", dir, base);
+	if (!converts && !transposes)
+		return palloc0(sizeof(BertPrepared));
+	if ((prep = try_open(path, ex, &status)) == NULL)
+		prep = build(dir, base, path, ex, plan, err);
+	return prep;
+}
+
+/* Opens or builds the prepared copy (see weight_cache.h). */
+BertPrepared *
+BertPreparedOpen(BertModel *model, const BertSafetensors *st,
+				 const struct stat *src, BertGemmPlan *plan)
+{
+	bool		converts = plan_for_tensors(st, plan);
+	PrepExpect	ex;
+	BertGemmPlan expected;
+	char		plan_path[MAXPGPATH] = "";
+	struct stat plan_st;
+	BertPrepared *prep;
+	BuildError	err = {0};
+
+	expect_init(&ex, model, st, src, plan);
 	/* nothing to share: F32 in place and a plan that needs no measurement */
 	if (!converts && ex.variant == PREP_NK)
 		return NULL;
@@ -1229,43 +1327,7 @@ BertPreparedOpen(BertModel *model, const BertSafetensors *st,
 	if (bert_cache_dir == NULL || bert_cache_dir[0] == '\0')
 		return NULL;
 	expected = *plan;
-	ex.plan = plan;
-
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, model->mapping.base, st->data - (const char *) model->mapping.base);
-	FIN_CRC32C(crc);
-	ex.src_header_crc = crc;
-	snprintf(ex.src_path, sizeof(ex.src_path), "%s/model.safetensors", model->path);
-	plan_key(ex.key);
-
-	strlcpy(dir, bert_cache_dir, sizeof(dir));
-	hash = hash_bytes_extended((const unsigned char *) ex.src_path,
-							   strlen(ex.src_path), 0);
-	snprintf(base, sizeof(base), "%016llx-%s.bert", (unsigned long long) hash,
-			 variant_names[ex.variant]);
-	if (strlen(dir) + strlen(base) + 32 >= MAXPGPATH)
-	{
-		err.what = "could not use";
-		err.save_errno = ENAMETOOLONG;
-		prep = NULL;
-	}
-	else if (ex.variant == PREP_AUTO &&
-			 !shared_plan(dir, ex.key, plan, plan_path, &plan_st, &err))
-		prep = NULL;
-	else
-	{
-		/*
-		 * F32 weights kept as stored need no file: the plan file holds the
-		 * plan, and the copy only says which plan file to watch
-		 */
-		for (int i = 0; i < plan->num_shapes; i++)
-			transposes |= plan->shapes[i].transposed;
-		snprintf(path, sizeof(path), "%s/%s", dir, base);
-		if (!converts && !transposes)
-			prep = palloc0(sizeof(BertPrepared));
-		else if ((prep = try_open(path, &ex, &status)) == NULL)
-			prep = build(dir, base, path, &ex, plan, &err);
-	}
+	prep = find_or_build(&ex, converts, plan, plan_path, &plan_st, &err);
 	if (prep == NULL)
 	{
 		/* private copies, and a plan every backend computes alike */
