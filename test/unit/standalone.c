@@ -88,17 +88,10 @@ errmsg(const char *fmt,...)
 	return 0;
 }
 
-/* elog()'s message */
+/* elog()'s message: errmsg's, without translation (there is none here) */
 int
 errmsg_internal(const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(report_message, sizeof(report_message), fmt, ap);
-	va_end(ap);
-	return 0;
-}
+__attribute__((alias("errmsg")));
 
 int
 errdetail(const char *fmt,...)
